@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // Fails on an import against the layer order of DESIGN.md §2 or an import cycle between
 // source files. Layers (lower may not import higher):
-//   core < coap < dtls < lwm2m < broker < store < gateway < gateway-lwm2m < admin-api < apps
+//   core < coap < dtls < lwm2m < simulator < broker < store < gateway < gateway-lwm2m < admin-api < apps
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const LAYERS = ['core', 'coap', 'dtls', 'lwm2m', 'broker', 'store', 'gateway', 'gateway-lwm2m', 'admin-api'];
+const LAYERS = ['core', 'coap', 'dtls', 'lwm2m', 'simulator', 'broker', 'store', 'gateway', 'gateway-lwm2m', 'admin-api'];
 const APP_LAYER = LAYERS.length;
 const layerOf = (pkg) => (LAYERS.includes(pkg) ? LAYERS.indexOf(pkg) : APP_LAYER);
 
