@@ -1,0 +1,3 @@
+export * from './codec/index';
+export * from './model/index';
+export * from './node/index';

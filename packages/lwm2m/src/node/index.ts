@@ -1,0 +1,3 @@
+export * from './errors';
+export * from './path';
+export * from './value';
