@@ -1,3 +1,4 @@
 export * from './codec/index';
 export * from './model/index';
 export * from './node/index';
+export * from './registry/index';

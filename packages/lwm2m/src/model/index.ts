@@ -1,1 +1,3 @@
+export * from './object-registry';
 export * from './types';
+export * from './xml';

@@ -1,0 +1,2 @@
+export * from './builtin';
+export { type CompactObject, type CompactResource, decodeObjects, encodeObjects } from './compact';
