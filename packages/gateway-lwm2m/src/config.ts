@@ -1,0 +1,220 @@
+/**
+ * The LwM2M gateway's config, with EMQX's key names (`gateway.lwm2m.*`) and m2mhub's
+ * defaults (DESIGN.md §3). Durations accept seconds as a number or EMQX duration strings
+ * ("93s", "500ms", "5m", "1h", "1d").
+ */
+import { checkTemplate, type QoS } from '@m2mhub/gateway';
+import { GwErrors } from './errors';
+
+export interface Translator {
+  topic: string;
+  qos: QoS;
+}
+
+export type TranslatorName = 'command' | 'response' | 'notify' | 'register' | 'update' | 'send' | 'event';
+
+export interface ListenerConfig {
+  enable: boolean;
+  bind: string;
+  port: number;
+}
+
+export interface Lwm2mGatewayConfig {
+  enable: boolean;
+  mountpoint: string;
+  translators: Record<TranslatorName, Translator>;
+  /** Extra OMA object XML files (`*.xml`) loaded on top of the built-in registry. */
+  xml_dir: string;
+  /** Seconds; a registration's `lt` is clamped into [lifetime_min, lifetime_max]. */
+  lifetime_min: number;
+  lifetime_max: number;
+  /** Seconds a queue-mode device stays reachable after its last message (LwM2M Core §6.5). */
+  qmode_time_window: number;
+  /** false, true, or a list of paths to observe on registration. */
+  auto_observe: boolean | string[];
+  update_msg_publish_condition: 'contains_object_list' | 'always';
+  /** Commands waiting for one sleeping device. */
+  max_queue_length: number;
+  /** Seconds a queued command stays valid. */
+  queue_ttl: number;
+  /** Seconds a command waits for the device's answer (CoAP exchange, all retransmissions). */
+  request_timeout: number;
+  /** Largest accepted JSON command, bytes. */
+  max_command_size: number;
+  /** Commands being executed at once for one awake device; more wait in its queue. */
+  max_inflight: number;
+  /** Remembered (topic, payload) digests for dropping duplicates delivered by overlapping subscriptions. */
+  dedupe_window: number;
+  /** Registration query parameters never published (secrets). */
+  sensitive_params: string[];
+  udp: ListenerConfig;
+  dtls: ListenerConfig;
+  /** Refuse plain UDP registrations (DESIGN.md §6 `lwm2m.require_security`). */
+  require_security: boolean;
+}
+
+export function defaultConfig(): Lwm2mGatewayConfig {
+  return {
+    enable: true,
+    mountpoint: '',
+    translators: {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: an EMQX topic placeholder, not a JS template
+      command: { topic: 'dn/${endpoint_name}/#', qos: 0 },
+      response: { topic: 'up/resp', qos: 0 },
+      notify: { topic: 'up/notify', qos: 0 },
+      register: { topic: 'up/register', qos: 0 },
+      update: { topic: 'up/update', qos: 0 },
+      send: { topic: 'up/send', qos: 0 },
+      event: { topic: 'up/event', qos: 0 },
+    },
+    xml_dir: '',
+    lifetime_min: 1,
+    lifetime_max: 86400,
+    qmode_time_window: 93,
+    auto_observe: true,
+    update_msg_publish_condition: 'contains_object_list',
+    max_queue_length: 100,
+    queue_ttl: 86400,
+    request_timeout: 93,
+    max_command_size: 65536,
+    max_inflight: 1,
+    dedupe_window: 4096,
+    sensitive_params: ['password', 'pwd', 'secret', 'token', 'psk', 'key', 'passwd', 'credential', 'apikey'],
+    udp: { enable: true, bind: '0.0.0.0', port: 5783 },
+    dtls: { enable: true, bind: '0.0.0.0', port: 5784 },
+    require_security: false,
+  };
+}
+
+const UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
+
+/** Seconds from a number (seconds) or an EMQX duration string. */
+export function parseDuration(key: string, v: unknown): number {
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
+  if (typeof v === 'string') {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(v);
+    if (m) return Number(m[1]) * UNITS[m[2] ?? 's']!;
+  }
+  throw GwErrors.badConfig(`${key}=${JSON.stringify(v)}: expected seconds or a duration like "93s"`);
+}
+
+function bad(key: string, v: unknown, allowed: string): never {
+  throw GwErrors.badConfig(`${key}=${JSON.stringify(v)}: ${allowed}`);
+}
+
+function int(key: string, v: unknown, min: number, max: number): number {
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) bad(key, v, `an integer in [${min}, ${max}]`);
+  return n;
+}
+
+function bool(key: string, v: unknown): boolean {
+  if (typeof v === 'boolean') return v;
+  if (v === 'true' || v === 'on') return true;
+  if (v === 'false' || v === 'off') return false;
+  return bad(key, v, 'true or false');
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function listener(key: string, base: ListenerConfig, raw: unknown): ListenerConfig {
+  if (raw === undefined) return base;
+  if (!isRecord(raw)) bad(key, raw, 'an object');
+  const out = { ...base };
+  for (const [k, v] of Object.entries(raw)) {
+    if (k === 'enable') out.enable = bool(`${key}.enable`, v);
+    else if (k === 'bind') out.bind = typeof v === 'string' ? v : bad(`${key}.bind`, v, 'an address');
+    else if (k === 'port') out.port = int(`${key}.port`, v, 0, 65535);
+    else bad(`${key}.${k}`, v, 'unknown key');
+  }
+  return out;
+}
+
+/** Validates user config (a partial object with EMQX's keys) over the defaults. */
+export function parseConfig(raw: unknown): Lwm2mGatewayConfig {
+  const c = defaultConfig();
+  if (raw === undefined || raw === null) return c;
+  if (!isRecord(raw)) bad('lwm2m', raw, 'an object');
+  for (const [k, v] of Object.entries(raw)) {
+    const key = `lwm2m.${k}`;
+    switch (k) {
+      case 'enable':
+      case 'require_security':
+        c[k] = bool(key, v);
+        break;
+      case 'mountpoint':
+        if (typeof v !== 'string') bad(key, v, 'a topic prefix');
+        checkTemplate(v);
+        c.mountpoint = v;
+        break;
+      case 'xml_dir':
+        if (typeof v !== 'string') bad(key, v, 'a directory');
+        c.xml_dir = v;
+        break;
+      case 'lifetime_min':
+      case 'lifetime_max':
+      case 'qmode_time_window':
+      case 'queue_ttl':
+      case 'request_timeout':
+        c[k] = parseDuration(key, v);
+        break;
+      case 'max_queue_length':
+        c[k] = int(key, v, 0, 1_000_000);
+        break;
+      case 'max_inflight':
+        c[k] = int(key, v, 1, 1024);
+        break;
+      case 'dedupe_window':
+        c[k] = int(key, v, 0, 1_000_000);
+        break;
+      case 'max_command_size':
+        c[k] = int(key, v, 64, 16 * 1024 * 1024);
+        break;
+      case 'auto_observe':
+        if (typeof v === 'boolean' || v === 'true' || v === 'false' || v === 'on' || v === 'off') c.auto_observe = bool(key, v);
+        else if (typeof v === 'string') c.auto_observe = v.split(',').map((s) => s.trim()).filter(Boolean);
+        else if (Array.isArray(v) && v.every((p) => typeof p === 'string')) c.auto_observe = v as string[];
+        else bad(key, v, 'true, false or a list of paths');
+        break;
+      case 'update_msg_publish_condition':
+        if (v !== 'contains_object_list' && v !== 'always') bad(key, v, '"contains_object_list" or "always"');
+        c.update_msg_publish_condition = v;
+        break;
+      case 'sensitive_params':
+        if (!Array.isArray(v) || !v.every((p) => typeof p === 'string')) bad(key, v, 'a list of names');
+        c.sensitive_params = (v as string[]).map((s) => s.toLowerCase());
+        break;
+      case 'translators':
+        if (!isRecord(v)) bad(key, v, 'an object');
+        for (const [name, t] of Object.entries(v)) {
+          if (!(name in c.translators)) bad(`${key}.${name}`, t, `one of ${Object.keys(c.translators).join(', ')}`);
+          const cur = c.translators[name as TranslatorName];
+          if (!isRecord(t)) bad(`${key}.${name}`, t, 'an object {topic, qos}');
+          if (t.topic !== undefined) {
+            if (typeof t.topic !== 'string' || t.topic === '') bad(`${key}.${name}.topic`, t.topic, 'a topic');
+            checkTemplate(t.topic);
+            if (name !== 'command' && /[+#]/.test(t.topic)) bad(`${key}.${name}.topic`, t.topic, 'a topic without wildcards');
+            cur.topic = t.topic;
+          }
+          if (t.qos !== undefined) cur.qos = int(`${key}.${name}.qos`, t.qos, 0, 2) as QoS;
+        }
+        break;
+      case 'udp':
+      case 'dtls':
+        c[k] = listener(key, c[k], v);
+        break;
+      default:
+        bad(key, v, 'unknown key');
+    }
+  }
+  if (c.lifetime_min > c.lifetime_max) bad('lwm2m.lifetime_min', c.lifetime_min, `at most lifetime_max (${c.lifetime_max})`);
+  return c;
+}
+
+/** LwM2M Core §6.2.1: clamp the registration lifetime (`lt`, default 86400) into the configured bounds. */
+export function clampLifetime(lt: number | undefined, cfg: Pick<Lwm2mGatewayConfig, 'lifetime_min' | 'lifetime_max'>): number {
+  const v = lt === undefined || lt <= 0 ? 86400 : lt;
+  return Math.min(cfg.lifetime_max, Math.max(cfg.lifetime_min, v));
+}

@@ -1,0 +1,161 @@
+/**
+ * The gateway plugin interface (DESIGN.md §2, layer 7): what a protocol gateway gets from the
+ * hub and what it gives back. The hub only knows these types and a registry of factories by
+ * name, so a second gateway (CoAP, MQTT-SN) is added by writing a package, not by changing
+ * the hub's core.
+ */
+import type { Logger, Random, Scheduler, TypedEmitter } from '@m2mhub/core';
+
+export type QoS = 0 | 1 | 2;
+
+/** One MQTT message as a gateway sees it. */
+export interface GatewayMessage {
+  topic: string;
+  payload: Uint8Array;
+  qos: QoS;
+  retain: boolean;
+}
+
+export interface PublishOptions {
+  qos?: QoS;
+  retain?: boolean;
+}
+
+/** Stops a subscription. */
+export type Unsubscribe = () => Promise<void>;
+
+/**
+ * The broker, as an in-process MQTT client. Publishes go through the broker's routing (and,
+ * in a cluster, its Redis emitter), so a command published on any node reaches the node
+ * that holds the device's session.
+ */
+export interface BrokerClient {
+  publish(topic: string, payload: Uint8Array | string, opts?: PublishOptions): Promise<void>;
+  subscribe(filter: string, qos: QoS, handler: (msg: GatewayMessage) => void): Promise<Unsubscribe>;
+}
+
+/** Narrow durable key/value port a gateway stores its state in (namespaced per gateway by the hub). */
+export interface GatewayKv {
+  get(key: string): Promise<Uint8Array | undefined>;
+  put(key: string, value: Uint8Array): Promise<void>;
+  delete(key: string): Promise<boolean>;
+  /** Keys starting with `prefix`, sorted. */
+  keys(prefix: string): Promise<string[]>;
+}
+
+export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'DELETE';
+
+export interface GatewayRouteRequest {
+  params: Record<string, string>;
+  query: Record<string, string | undefined>;
+  body: unknown;
+}
+
+export interface GatewayRouteReply {
+  status: number;
+  body?: unknown;
+}
+
+/**
+ * An admin API route a gateway contributes. `url` is relative to `/api/v5/gateways/<name>`
+ * and uses Fastify's `:param` syntax, e.g. `/clients/:ep`.
+ */
+export interface GatewayRoute {
+  method: HttpMethod;
+  url: string;
+  summary?: string;
+  handler(req: GatewayRouteRequest): Promise<GatewayRouteReply> | GatewayRouteReply;
+}
+
+export interface RouteRegistrar {
+  add(route: GatewayRoute): void;
+}
+
+/** Events a gateway reports on the hub's event bus (the API's live event stream listens). */
+export interface GatewayEvent {
+  gateway: string;
+  type: string;
+  clientId?: string;
+  at: number;
+  data?: Record<string, unknown>;
+}
+
+export type GatewayEvents = { event: GatewayEvent };
+
+/** What the hub hands a gateway when it creates it. */
+export interface GatewayContext<C> {
+  name: string;
+  config: C;
+  broker: BrokerClient;
+  kv: GatewayKv;
+  events: TypedEmitter<GatewayEvents>;
+  logger: Logger;
+  scheduler: Scheduler;
+  random: Random;
+  /** The hub's data directory (secret keys, files a gateway owns). */
+  dataDir: string;
+  routes: RouteRegistrar;
+}
+
+/** One connected client (device) as listed by the API. */
+export interface GatewayClientInfo {
+  clientid: string;
+  username?: string;
+  proto_name: string;
+  proto_ver?: string;
+  ip_address: string;
+  port: number;
+  connected: boolean;
+  connected_at: string;
+  /** Gateway-specific details (lifetime, binding, object list, ...). */
+  [key: string]: unknown;
+}
+
+export interface GatewayStats {
+  clients: number;
+  messages_in: number;
+  messages_out: number;
+  [key: string]: number;
+}
+
+export interface ListenerStatus {
+  id: string;
+  type: string;
+  bind: string;
+  running: boolean;
+  error?: string;
+}
+
+export interface ClientQuery {
+  page?: number;
+  limit?: number;
+  like_clientid?: string;
+}
+
+/** What a gateway gives the hub. */
+export interface Gateway {
+  readonly name: string;
+  readonly enabled: boolean;
+  /** Binds listeners, subscribes, restores durable state. */
+  start(): Promise<void>;
+  /** Releases everything start() took. */
+  stop(): Promise<void>;
+  /** Runtime switch: disable stops the listeners and drops clients; enable starts again. */
+  enable(): Promise<void>;
+  disable(): Promise<void>;
+  clients(query?: ClientQuery): { data: GatewayClientInfo[]; count: number };
+  client(clientId: string): GatewayClientInfo | undefined;
+  /** Drops a client's session; resolves false when unknown. */
+  kick(clientId: string): Promise<boolean>;
+  stats(): GatewayStats;
+  listeners(): ListenerStatus[];
+}
+
+export interface GatewayFactory<C = unknown> {
+  readonly name: string;
+  /** Default config; `parseConfig` validates user input against it. */
+  defaults(): C;
+  /** Throws a typed error naming the key, the value and what is allowed. */
+  parseConfig(raw: unknown): C;
+  create(ctx: GatewayContext<C>): Gateway | Promise<Gateway>;
+}
