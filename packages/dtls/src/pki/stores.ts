@@ -1,0 +1,47 @@
+/**
+ * Credential ports for certificate and raw-public-key authentication (DESIGN.md §2: credentials
+ * come in through ports), with in-memory implementations for tests and small deployments.
+ */
+import { spkiFingerprint } from './spki';
+import type { Certificate } from './x509';
+
+/** Trust anchors for X.509 peers (`{"x509":{}}`: chain to one of these, CN = endpoint). */
+export interface TrustStore {
+  trustedRoots(): Promise<Certificate[]>;
+}
+
+/** Raw public keys (RFC 7250) bound to endpoints (`{"rpk":{"publicKey":"<base64 SPKI>"}}`). */
+export interface RawPublicKeyStore {
+  /** The endpoint bound to the key whose SPKI DER has this SHA-256 (lower-case hex). */
+  lookup(spkiFingerprintHex: string): Promise<{ endpoint: string } | undefined>;
+}
+
+export class InMemoryTrustStore implements TrustStore {
+  private roots: Certificate[];
+  constructor(roots: Iterable<Certificate> = []) {
+    this.roots = [...roots];
+  }
+  add(cert: Certificate): void {
+    this.roots.push(cert);
+  }
+  async trustedRoots(): Promise<Certificate[]> {
+    return [...this.roots];
+  }
+}
+
+export class InMemoryRawPublicKeyStore implements RawPublicKeyStore {
+  private readonly byFingerprint = new Map<string, string>();
+  /** Binds the key (SPKI DER, canonical uncompressed form) to `endpoint`; returns its fingerprint. */
+  add(spki: Uint8Array, endpoint: string): string {
+    const fp = spkiFingerprint(spki);
+    this.byFingerprint.set(fp, endpoint);
+    return fp;
+  }
+  remove(fingerprint: string): boolean {
+    return this.byFingerprint.delete(fingerprint.toLowerCase());
+  }
+  async lookup(spkiFingerprintHex: string): Promise<{ endpoint: string } | undefined> {
+    const endpoint = this.byFingerprint.get(spkiFingerprintHex.toLowerCase());
+    return endpoint === undefined ? undefined : { endpoint };
+  }
+}
