@@ -1,0 +1,10 @@
+export * from './auth';
+export * from './broker';
+export { BrokerErrors } from './errors';
+export { GuardedConnection, MqttFrameScanner } from './frame-guard';
+export type { ListenerSpec, ListenerStatus, MqttTransport, TlsFiles } from './listeners';
+export { hashPassword, isPasswordHash, verifyPassword } from './password';
+export type { PersistenceConfig } from './persistence';
+export { redisOptionsFromUrl } from './persistence';
+export { sysMessages } from './sys';
+export * from './topic';

@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { type EventEmitter, once as onceEmitter } from 'node:events';
+import { connect as netConnect } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import mqtt from 'mqtt';
+import { type Broker, createBroker, createRuleAuthProvider, hashPassword, staticAcl, staticUsers } from '../src/index';
+
+const HOST = '127.0.0.1';
+// MqttClient's typed emitter is not assignable to EventEmitter in @types/node.
+const once = (e: unknown, name: string) => onceEmitter(e as EventEmitter, name);
+
+function waitFor<T>(fn: () => T | undefined, ms = 3000): Promise<T> {
+  const until = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const tick = () => {
+      const v = fn();
+      if (v !== undefined && v !== false) return resolve(v);
+      if (Date.now() > until) return reject(new Error('timed out'));
+      setTimeout(tick, 10);
+    };
+    tick();
+  });
+}
+
+async function connected(url: string, opts: mqtt.IClientOptions = {}): Promise<mqtt.MqttClient> {
+  const c = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 3000, ...opts });
+  await once(c, 'connect');
+  return c;
+}
+
+describe('broker over real sockets', () => {
+  let broker: Broker;
+  let tcp: string;
+  let ws: string;
+  before(async () => {
+    const users = [{ username: 'alice', passwordHash: await hashPassword('wonderland', { N: 1024, r: 8, p: 1 }) }];
+    broker = await createBroker({
+      listeners: [
+        { name: 'mqtt:tcp', transport: 'tcp', port: 0, bind: HOST },
+        { name: 'mqtt:ws', transport: 'ws', port: 0, bind: HOST, path: '/mqtt' },
+      ],
+      persistence: { kind: 'memory' },
+      auth: createRuleAuthProvider({
+        authentication: true,
+        allowAnonymous: true,
+        users: staticUsers(users),
+        acl: staticAcl([
+          { permission: 'deny', action: 'all', topics: ['secret/#'] },
+          { permission: 'allow', action: 'all', topics: ['#'] },
+        ]),
+        noMatch: 'deny',
+      }),
+      limits: { maxPacketBytes: 4096 },
+      sysIntervalMs: 100,
+    });
+    await broker.listen();
+    tcp = `mqtt://${HOST}:${broker.ports()['mqtt:tcp']}`;
+    ws = `ws://${HOST}:${broker.ports()['mqtt:ws']}/mqtt`;
+  });
+  after(() => broker.stop());
+
+  it('status lists both listeners up on their bound ports', () => {
+    const st = broker.listeners();
+    assert.deepEqual(
+      st.map((l) => [l.name, l.up, l.port > 0]),
+      [
+        ['mqtt:tcp', true, true],
+        ['mqtt:ws', true, true],
+      ],
+    );
+  });
+
+  it('in-process subscribe receives what an MQTT.js client publishes over WebSocket, and vice versa', async () => {
+    const got: string[] = [];
+    const unsub = await broker.subscribe('gw/cmd/#', (m) => {
+      got.push(`${m.topic}=${m.payload.toString()}`);
+    });
+    const c = await connected(ws);
+    c.publish('gw/cmd/dev1', 'reboot', { qos: 1 });
+    await waitFor(() => got.length === 1);
+    assert.deepEqual(got, ['gw/cmd/dev1=reboot']);
+    await unsub();
+    c.publish('gw/cmd/dev1', 'again');
+    await c.subscribeAsync('gw/up/#', { qos: 1 });
+    const msg = once(c, 'message');
+    await broker.publish('gw/up/dev1', 'hello', { qos: 1 });
+    const [topic, payload] = await msg;
+    assert.equal(topic, 'gw/up/dev1');
+    assert.equal(String(payload), 'hello');
+    assert.equal(got.length, 1);
+    await c.endAsync();
+  });
+
+  it('in-process subscribe with retained gets the current retained message', async () => {
+    await broker.publish('state/lamp', 'on', { retain: true });
+    const got: string[] = [];
+    const unsub = await broker.subscribe('state/+', (m) => {
+      got.push(`${m.topic}=${m.payload}:${m.retain}`);
+    }, { retained: true });
+    assert.deepEqual(got, ['state/lamp=on:true']);
+    await unsub();
+  });
+
+  it('MQTT 3.1.1 §3.2.2.3: wrong password gets CONNACK 4; a known user with the right one connects', async () => {
+    const bad = mqtt.connect(tcp, { reconnectPeriod: 0, username: 'alice', password: 'nope' });
+    const [err] = (await once(bad, 'error')) as [Error & { code?: number }];
+    assert.equal(err.code, 4);
+    bad.end(true);
+    const good = await connected(tcp, { username: 'alice', password: 'wonderland' });
+    await good.endAsync();
+    const unknown = mqtt.connect(tcp, { reconnectPeriod: 0, username: 'mallory', password: 'x' });
+    const [err2] = (await once(unknown, 'error')) as [Error & { code?: number }];
+    assert.equal(err2.code, 4);
+    unknown.end(true);
+  });
+
+  it('MQTT 3.1.1 §3.9.3: ACL-denied subscription gets 0x80; a denied publish is acknowledged and dropped', async () => {
+    const c = await connected(tcp);
+    // MQTT.js turns a 0x80 into an error, so read the SUBACK itself.
+    const suback = new Promise<number[]>((resolve) =>
+      c.on('packetreceive', (p) => {
+        if (p.cmd === 'suback') resolve(p.granted as number[]);
+      }),
+    );
+    c.subscribe({ 'secret/x': { qos: 1 }, 'open/x': { qos: 1 } }, () => {});
+    assert.deepEqual(await suback, [0x80, 1]);
+    const seen: string[] = [];
+    const unsub = await broker.subscribe('#', (m) => {
+      seen.push(m.topic);
+    });
+    await c.publishAsync('secret/x', 'leak', { qos: 1 }); // PUBACK arrives, nothing delivered
+    await c.publishAsync('open/x', 'fine', { qos: 1 });
+    await waitFor(() => seen.includes('open/x'));
+    assert.ok(!seen.includes('secret/x'));
+    assert.ok(c.connected);
+    await unsub();
+    await c.endAsync();
+  });
+
+  it('a packet over max_packet_size drops that client only; others keep working', async () => {
+    const victim = await connected(tcp, { clientId: 'big' });
+    const other = await connected(tcp, { clientId: 'small' });
+    await other.subscribeAsync('size/#');
+    const closed = once(victim, 'close');
+    victim.publish('size/big', Buffer.alloc(10_000));
+    await closed;
+    const msg = once(other, 'message');
+    other.publish('size/ok', 'x');
+    assert.equal((await msg)[0], 'size/ok');
+    await other.endAsync();
+    victim.end(true);
+  });
+
+  it('garbage bytes close that connection; the broker keeps serving', async () => {
+    const sock = netConnect(broker.ports()['mqtt:tcp']!, HOST);
+    await once(sock, 'connect');
+    sock.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    await once(sock, 'close');
+    const c = await connected(tcp);
+    await c.endAsync();
+  });
+
+  it('$SYS/broker statistics are published (Mosquitto topics)', async () => {
+    const c = await connected(tcp);
+    await c.subscribeAsync('$SYS/broker/clients/connected');
+    const [topic, payload] = await once(c, 'message');
+    assert.equal(topic, '$SYS/broker/clients/connected');
+    assert.ok(Number(String(payload)) >= 1);
+    await c.endAsync();
+  });
+
+  it('MQTT 3.1.1 §3.3.1.2: a client cannot publish into $SYS', async () => {
+    const c = await connected(tcp);
+    await c.subscribeAsync('$SYS/broker/version');
+    await once(c, 'message');
+    await c.publishAsync('$SYS/broker/version', 'fake', { qos: 1, retain: true });
+    const c2 = await connected(tcp);
+    await c2.subscribeAsync('$SYS/broker/version');
+    const [, payload] = await once(c2, 'message');
+    assert.match(String(payload), /m2mhub/);
+    await c.endAsync();
+    await c2.endAsync();
+  });
+});
