@@ -6,6 +6,12 @@
 import { expandTopic, topicMatches, type TopicVars } from '@m2mhub/gateway';
 import type { Lwm2mGatewayConfig, TranslatorName, Translator } from './config';
 
+const PLACEHOLDER_RE = /\$\{[a-z_]+\}/;
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 export type UplinkKind = Exclude<TranslatorName, 'command'>;
 
 export class Lwm2mTopics {
@@ -34,6 +40,49 @@ export class Lwm2mTopics {
   /** True when the command filter names the endpoint, so devices cannot receive each other's commands. */
   commandFilterIsPerDevice(): boolean {
     return /\$\{(endpoint_name|clientid|username)\}/.test(this.cfg.mountpoint + this.cfg.translators.command.topic);
+  }
+
+  /**
+   * One filter for every device's commands: each topic level holding a placeholder becomes
+   * `+`. The endpoint is then read back from the topic by `endpointOf`.
+   */
+  commandWildcard(): Translator {
+    const t = this.cfg.translators.command;
+    const levels = (this.cfg.mountpoint + t.topic).split('/').map((l) => (PLACEHOLDER_RE.test(l) ? '+' : l));
+    return { topic: levels.join('/'), qos: t.qos };
+  }
+
+  /**
+   * The endpoint a command topic addresses, or undefined when it matches no device's filter.
+   * With a command template without placeholders (EMQX's `dn/#` under an empty mountpoint)
+   * every device shares the topic: `shared` is returned.
+   */
+  endpointOf(topic: string): { ep: string } | 'shared' | undefined {
+    const template = (this.cfg.mountpoint + this.cfg.translators.command.topic).split('/');
+    const levels = topic.split('/');
+    let ep: string | undefined;
+    for (let i = 0; i < template.length; i++) {
+      const tl = template[i]!;
+      if (tl === '#') break;
+      const l = levels[i];
+      if (l === undefined) return undefined;
+      if (tl === '+') continue;
+      if (!PLACEHOLDER_RE.test(tl)) {
+        if (tl !== l) return undefined;
+        continue;
+      }
+      const re = new RegExp(`^${tl.split(/\$\{[a-z_]+\}/).map(escapeRe).join('(.+)')}$`);
+      const m = re.exec(l);
+      if (!m) return undefined;
+      for (const v of m.slice(1)) {
+        if (ep !== undefined && v !== ep) return undefined;
+        ep = v;
+      }
+    }
+    const last = template[template.length - 1];
+    if (last !== '#' && levels.length !== template.length) return undefined;
+    if (last === '#' && levels.length < template.length - 1) return undefined;
+    return ep === undefined ? 'shared' : { ep };
   }
 
   /** Does `topic` address endpoint `ep`'s commands? */

@@ -1,5 +1,4 @@
 export * from './errors';
-export * from './memory-kv';
 export * from './registry';
 export * from './topic';
 export * from './types';

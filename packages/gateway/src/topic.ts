@@ -25,10 +25,12 @@ export function checkTemplate(template: string): void {
  * device reach another's topics, so such characters are replaced by `_`.
  */
 export function expandTopic(template: string, vars: TopicVars): string {
-  return template.replace(PLACEHOLDER, (_all, name: string) => {
-    const v = vars[name as keyof TopicVars] ?? '';
-    return v.replace(/[+#/\u0000]/g, '_');
-  });
+  return template.replace(PLACEHOLDER, (_all, name: string) => topicSafe(vars[name as keyof TopicVars] ?? ''));
+}
+
+/** A value made safe to stand as (part of) one topic level. */
+export function topicSafe(v: string): string {
+  return v.replace(/[+#/\u0000]/g, '_');
 }
 
 /** MQTT 3.1.1 §4.7: does `filter` match `topic`? */

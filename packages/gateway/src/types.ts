@@ -5,11 +5,14 @@
  * the hub's core.
  */
 import type { Logger, Random, Scheduler, TypedEmitter } from '@m2mhub/core';
+import type { Store } from '@m2mhub/store';
 
 export type QoS = 0 | 1 | 2;
 
 /** One MQTT message as a gateway sees it. */
 export interface GatewayMessage {
+  /** Unique per publish (e.g. Aedes `brokerId:brokerCounter`), when the broker provides one. */
+  id?: string;
   topic: string;
   payload: Uint8Array;
   qos: QoS;
@@ -32,15 +35,6 @@ export type Unsubscribe = () => Promise<void>;
 export interface BrokerClient {
   publish(topic: string, payload: Uint8Array | string, opts?: PublishOptions): Promise<void>;
   subscribe(filter: string, qos: QoS, handler: (msg: GatewayMessage) => void): Promise<Unsubscribe>;
-}
-
-/** Narrow durable key/value port a gateway stores its state in (namespaced per gateway by the hub). */
-export interface GatewayKv {
-  get(key: string): Promise<Uint8Array | undefined>;
-  put(key: string, value: Uint8Array): Promise<void>;
-  delete(key: string): Promise<boolean>;
-  /** Keys starting with `prefix`, sorted. */
-  keys(prefix: string): Promise<string[]>;
 }
 
 export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'DELETE';
@@ -87,7 +81,8 @@ export interface GatewayContext<C> {
   name: string;
   config: C;
   broker: BrokerClient;
-  kv: GatewayKv;
+  /** The durable store; a gateway keeps its state in namespaces prefixed with its name. */
+  store: Store;
   events: TypedEmitter<GatewayEvents>;
   logger: Logger;
   scheduler: Scheduler;

@@ -1,0 +1,620 @@
+/**
+ * The gateway's behaviour, independent of sockets and of the LwM2M server object: it takes
+ * LwM2M events (register, update, deregister, sleeping, awake, notification, send) and MQTT
+ * commands, and publishes the EMQX-shaped messages (DESIGN.md §3). Device requests go out
+ * through a `DeviceExecutor` port (the LwM2M server, adapted in `server-adapter.ts`).
+ *
+ * Per device: at most `max_inflight` commands run at once; more wait in a bounded durable
+ * queue (`max_queue_length`, `queue_ttl`), as do all commands for a sleeping queue-mode device.
+ */
+import type { Logger, Scheduler, TimerHandle } from '@m2mhub/core';
+import type { BrokerClient, GatewayEvent, GatewayMessage, Unsubscribe } from '@m2mhub/gateway';
+import { topicSafe } from '@m2mhub/gateway';
+import type { DeviceRequest, DeviceResponse, ModelProvider, ResourceValue } from '@m2mhub/lwm2m';
+import type { DurableQueue } from '@m2mhub/store';
+import { autoObservePaths } from './auto-observe';
+import { CommandError, type ParsedCommand, parseCommand } from './command';
+import type { Lwm2mGatewayConfig } from './config';
+import { Dedupe } from './dedupe';
+import { type JsonObject, makeCommandEcho, makeReply } from './reply';
+import { Lwm2mTopics, type UplinkKind } from './topics';
+import { observationKey, replyFromResponse, type TranslateContext, toDeviceRequest } from './translate';
+import { toContent, ValueError } from './values';
+
+/** Why a device request failed without a CoAP answer. */
+export type ExecFailure = 'timeout' | 'reset' | 'not_registered' | 'invalid' | 'queue_full' | 'expired' | 'other';
+
+export interface DeviceExecutor {
+  /** Sends one request to a registered device and resolves its answer; rejects on failure (see `classify`). */
+  send(ep: string, req: DeviceRequest, opts: { timeoutMs: number; onAck?: () => void }): Promise<DeviceResponse>;
+  /** Maps a rejection of `send` to a failure kind. */
+  classify(err: unknown): ExecFailure;
+  /** True when the endpoint is registered on another node of the cluster (its command is not ours). */
+  registeredElsewhere(ep: string): Promise<boolean>;
+}
+
+/** What the gateway needs to know about a registration. */
+export interface RegistrationInfo {
+  ep: string;
+  /**
+   * The registration's parameters as EMQX publishes them (`ep`, `lt`, `lwm2m`, `b`, ...),
+   * secrets already removed.
+   */
+  params: JsonObject;
+  /** Object links without attributes ("/3/0"), relative to the alternate path; absent on an Update without payload. */
+  objectList?: string[];
+  alternatePath?: string;
+  versions?: Map<number, string>;
+  queueMode: boolean;
+  address: string;
+  port: number;
+  transport: string;
+  lwm2mVersion: string;
+  lifetime: number;
+  binding: string;
+  identity?: string;
+}
+
+export type LifecycleEvent = 'deregister' | 'expired' | 'replaced' | 'kicked' | 'sleeping' | 'awake';
+
+interface QueuedCommand {
+  payload: string;
+  /** Wall-clock ms. */
+  at: number;
+  exp: number;
+  auto?: boolean;
+}
+
+interface Observation {
+  id: string;
+  key: string;
+  raw: JsonObject;
+  reqPath: string;
+  seq: number;
+}
+
+interface Session {
+  ep: string;
+  info: RegistrationInfo;
+  regData: JsonObject;
+  objectList: string[];
+  awake: boolean;
+  inflight: number;
+  /** Items in the durable queue (mirrors the store; avoids a store read per command). */
+  queued: number;
+  pumping: boolean;
+  sweep: TimerHandle | undefined;
+  observations: Map<string, Observation>;
+  byObsId: Map<string, Observation>;
+  connectedAt: number;
+  messagesIn: number;
+  messagesOut: number;
+}
+
+export interface CoreStats {
+  clients: number;
+  messages_in: number;
+  messages_out: number;
+  commands: number;
+  command_errors: number;
+  queued: number;
+  queue_full: number;
+  expired: number;
+  timeouts: number;
+  duplicates: number;
+  [key: string]: number;
+}
+
+export interface CoreDeps {
+  config: Lwm2mGatewayConfig;
+  broker: BrokerClient;
+  executor: DeviceExecutor;
+  model: ModelProvider;
+  queue: DurableQueue<QueuedCommand>;
+  scheduler: Scheduler;
+  logger: Logger;
+  onEvent?: (e: GatewayEvent) => void;
+}
+
+export class Lwm2mGatewayCore {
+  private readonly cfg: Lwm2mGatewayConfig;
+  readonly topics: Lwm2mTopics;
+  private readonly sessions = new Map<string, Session>();
+  /** topic-safe endpoint -> endpoint */
+  private readonly byTopicKey = new Map<string, string>();
+  private readonly dedupe: Dedupe;
+  private unsubscribe: Unsubscribe | undefined;
+  readonly stats: CoreStats = {
+    clients: 0,
+    messages_in: 0,
+    messages_out: 0,
+    commands: 0,
+    command_errors: 0,
+    queued: 0,
+    queue_full: 0,
+    expired: 0,
+    timeouts: 0,
+    duplicates: 0,
+  };
+
+  constructor(private readonly deps: CoreDeps) {
+    this.cfg = deps.config;
+    this.topics = new Lwm2mTopics(this.cfg);
+    this.dedupe = new Dedupe(this.cfg.dedupe_window);
+  }
+
+  /** Subscribes the command filter (one wildcard filter for every device). */
+  async start(): Promise<void> {
+    const { topic, qos } = this.topics.commandWildcard();
+    if (!this.topics.commandFilterIsPerDevice()) {
+      this.deps.logger.warn({ topic }, 'lwm2m command topic has no endpoint placeholder: every device receives every command (as EMQX)');
+    }
+    this.unsubscribe = await this.deps.broker.subscribe(topic, qos, (m) => this.onMqtt(m));
+  }
+
+  async stop(): Promise<void> {
+    await this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    for (const s of this.sessions.values()) s.sweep?.cancel();
+    this.sessions.clear();
+    this.byTopicKey.clear();
+    this.stats.clients = 0;
+  }
+
+  // ---------------------------------------------------------------- uplink publishing
+
+  private async publish(kind: UplinkKind, ep: string, msg: JsonObject): Promise<void> {
+    const { topic, qos } = this.topics.uplink(kind, ep);
+    this.stats.messages_out++;
+    const s = this.sessions.get(ep);
+    if (s) s.messagesOut++;
+    try {
+      await this.deps.broker.publish(topic, JSON.stringify(msg), { qos });
+    } catch (err) {
+      this.deps.logger.warn({ err, topic }, 'publish failed');
+    }
+  }
+
+  private emit(type: string, ep: string, data?: Record<string, unknown>): void {
+    if (!this.deps.onEvent) return;
+    const e: GatewayEvent = { gateway: 'lwm2m', type, clientId: ep, at: this.deps.scheduler.wallNow() };
+    if (data) e.data = data;
+    this.deps.onEvent(e);
+  }
+
+  // ---------------------------------------------------------------- LwM2M events
+
+  /** A Register (LwM2M Core §6.2.1). `restored`: a registration reloaded after a restart (nothing is published). */
+  async registered(info: RegistrationInfo, opts: { restored?: boolean } = {}): Promise<void> {
+    const old = this.sessions.get(info.ep);
+    if (old) this.dropSession(old);
+    const data = regData(info);
+    const objectList = info.objectList ?? [];
+    const s: Session = {
+      ep: info.ep,
+      info,
+      regData: data,
+      objectList,
+      awake: true,
+      inflight: 0,
+      queued: await this.deps.queue.length(info.ep),
+      pumping: false,
+      sweep: undefined,
+      observations: new Map(),
+      byObsId: new Map(),
+      connectedAt: this.deps.scheduler.wallNow(),
+      messagesIn: 0,
+      messagesOut: 0,
+    };
+    this.sessions.set(info.ep, s);
+    this.byTopicKey.set(topicSafe(info.ep), info.ep);
+    this.stats.clients = this.sessions.size;
+    if (opts.restored) {
+      s.awake = !info.queueMode;
+      return;
+    }
+    this.emit('register', info.ep, { transport: info.transport });
+    await this.publish('register', info.ep, { msgType: 'register', data, ep: info.ep });
+    // EMQX: auto-observe goes out after the registration has been reported.
+    for (const path of autoObservePaths(this.cfg.auto_observe, objectList, this.deps.model)) {
+      const payload = JSON.stringify({ msgType: 'observe', data: { path }, is_auto_observe: true });
+      await this.submit(s, payload, { auto: true });
+    }
+    void this.pump(s);
+  }
+
+  /** An Update (LwM2M Core §6.2.2): also a wake-up for a queue-mode device. */
+  async updated(info: RegistrationInfo): Promise<void> {
+    const s = this.sessions.get(info.ep);
+    if (!s) return this.registered(info);
+    const hasObjects = info.objectList !== undefined;
+    s.regData = { ...s.regData, ...regData(info) };
+    if (info.objectList !== undefined) s.objectList = info.objectList;
+    s.info = info;
+    this.emit('update', info.ep);
+    if (this.cfg.update_msg_publish_condition === 'always' || hasObjects) {
+      await this.publish('update', info.ep, { msgType: 'update', data: s.regData, ep: info.ep });
+    }
+    this.wake(s);
+  }
+
+  /** Deregister, expiry, replacement by a new registration, or a kick (published on up/event). */
+  async deregistered(ep: string, reason: 'deregister' | 'expired' | 'replaced' | 'kicked'): Promise<void> {
+    const s = this.sessions.get(ep);
+    if (reason === 'replaced') {
+      // The new registration follows; keep queued commands for it.
+      await this.publish('event', ep, { msgType: reason, data: { reason }, ep });
+      return;
+    }
+    if (s) this.dropSession(s);
+    this.emit(reason, ep);
+    await this.publish('event', ep, { msgType: reason, data: { reason }, ep });
+    // Commands still queued can no longer reach the device: each gets an answer.
+    const items = await this.deps.queue.drain(ep);
+    for (const it of items) {
+      await this.replyError(ep, safeParse(it.payload), '4.04', `endpoint ${ep} is no longer registered (${reason})`);
+    }
+  }
+
+  /** LwM2M Core §6.5: a queue-mode device went to sleep / woke up. */
+  async sleeping(ep: string): Promise<void> {
+    const s = this.sessions.get(ep);
+    if (!s) return;
+    s.awake = false;
+    this.emit('sleeping', ep);
+    await this.publish('event', ep, { msgType: 'sleeping', data: {}, ep });
+  }
+
+  async awake(ep: string): Promise<void> {
+    const s = this.sessions.get(ep);
+    if (!s) return;
+    const was = s.awake;
+    this.wake(s);
+    if (!was) {
+      this.emit('awake', ep);
+      await this.publish('event', ep, { msgType: 'awake', data: {}, ep });
+    }
+  }
+
+  /** RFC 7641 notification of an observation this gateway started. */
+  async notification(ep: string, observationId: string, res: DeviceResponse, seq?: number): Promise<void> {
+    const s = this.sessions.get(ep);
+    const obs = s?.byObsId.get(observationId);
+    if (!s || !obs) return;
+    s.messagesIn++;
+    this.stats.messages_in++;
+    obs.seq = seq ?? obs.seq + 1;
+    const content = res.content ? toContent(res.content, this.deps.model, s.info.versions) : undefined;
+    const reply = makeReply(ep, 'notify', obs.raw, obs.reqPath, res.code, content ? { content: content as unknown as JsonObject[] } : {});
+    reply.seqNum = obs.seq;
+    await this.publish('notify', ep, reply);
+  }
+
+  /** An observation ended on the device side (RST, error code): forget it. */
+  observationEnded(ep: string, observationId: string): void {
+    const s = this.sessions.get(ep);
+    const obs = s?.byObsId.get(observationId);
+    if (!s || !obs) return;
+    s.byObsId.delete(observationId);
+    s.observations.delete(obs.key);
+  }
+
+  /** LwM2M 1.1 Send (Core §6.4.3), published on up/send. */
+  async send(ep: string, values: ResourceValue[]): Promise<void> {
+    const s = this.sessions.get(ep);
+    if (s) s.messagesIn++;
+    this.stats.messages_in++;
+    const content = toContent(values, this.deps.model, s?.info.versions);
+    await this.publish('send', ep, { msgType: 'send', data: { reqPath: '/dp', content: content as unknown as JsonObject[] }, ep });
+  }
+
+  // ---------------------------------------------------------------- commands
+
+  private onMqtt(m: GatewayMessage): void {
+    if (!this.dedupe.first(m)) {
+      this.stats.duplicates++;
+      return;
+    }
+    this.stats.messages_in++;
+    const target = this.topics.endpointOf(m.topic);
+    if (target === undefined) return;
+    const payload = Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength).toString('utf8');
+    if (target === 'shared') {
+      for (const s of this.sessions.values()) void this.command(s.ep, payload, m.payload);
+      return;
+    }
+    const ep = this.byTopicKey.get(target.ep) ?? target.ep;
+    void this.command(ep, payload, m.payload);
+  }
+
+  /** Handles one command payload for `ep` (also used by the API's shortcuts). */
+  async command(ep: string, payload: string, bytes?: Uint8Array): Promise<void> {
+    this.stats.commands++;
+    let parsed: ParsedCommand;
+    try {
+      parsed = parseCommand(bytes ?? new TextEncoder().encode(payload), { maxSize: this.cfg.max_command_size });
+    } catch (e) {
+      if (!(e instanceof CommandError)) throw e;
+      this.stats.command_errors++;
+      // Unknown endpoint wins over a bad command only when the device is not ours at all.
+      await this.publish('response', ep, makeReply(ep, e.msgType, e.raw, e.reqPath, '4.00', { error: e.message }));
+      return;
+    }
+    const s = this.sessions.get(ep);
+    if (!s) {
+      if (await this.deps.executor.registeredElsewhere(ep).catch(() => false)) return;
+      this.stats.command_errors++;
+      await this.replyError(ep, parsed.raw, '4.04', `endpoint ${ep} is not registered`, parsed);
+      return;
+    }
+    s.messagesIn++;
+    await this.submit(s, payload, {}, parsed);
+  }
+
+  /** Runs now, or queues when the device sleeps or is busy. */
+  private async submit(s: Session, payload: string, opts: { auto?: boolean }, parsed?: ParsedCommand): Promise<void> {
+    const sleeping = s.info.queueMode && !s.awake;
+    if (!sleeping && s.inflight < this.cfg.max_inflight && s.queued === 0) {
+      void this.run(s, payload, parsed);
+      return;
+    }
+    const now = this.deps.scheduler.wallNow();
+    const item: QueuedCommand = { payload, at: now, exp: now + this.cfg.queue_ttl * 1000 };
+    if (opts.auto) item.auto = true;
+    try {
+      if (this.cfg.max_queue_length === 0) throw new Error('queue disabled');
+      await this.deps.queue.push(s.ep, item, { maxLength: this.cfg.max_queue_length });
+      s.queued++;
+      this.stats.queued++;
+      this.armSweep(s);
+      if (sleeping) await this.ackQueued(s, payload);
+    } catch {
+      this.stats.queue_full++;
+      const raw = parsed?.raw ?? safeParse(payload);
+      await this.replyError(
+        s.ep,
+        raw,
+        '5.03',
+        `command queue of ${s.ep} is full (${this.cfg.max_queue_length} commands)`,
+        parsed,
+      );
+    }
+  }
+
+  /** A queued command for a sleeping device is acknowledged at once with its state. */
+  private async ackQueued(s: Session, payload: string): Promise<void> {
+    const raw = safeParse(payload);
+    if (!raw) return;
+    const msg = makeCommandEcho(s.ep, 'ack', raw);
+    msg.queued = true;
+    await this.publish('response', s.ep, msg);
+  }
+
+  private wake(s: Session): void {
+    s.awake = true;
+    void this.pump(s);
+  }
+
+  /** Sends queued commands while the device can take them. */
+  private async pump(s: Session): Promise<void> {
+    if (s.pumping) return;
+    s.pumping = true;
+    try {
+      while (s.queued > 0 && s.inflight < this.cfg.max_inflight && (s.awake || !s.info.queueMode) && this.sessions.get(s.ep) === s) {
+        const item = await this.deps.queue.shift(s.ep);
+        if (!item) {
+          s.queued = 0;
+          break;
+        }
+        s.queued--;
+        if (item.exp <= this.deps.scheduler.wallNow()) {
+          await this.expire(s.ep, item);
+          continue;
+        }
+        void this.run(s, item.payload);
+      }
+    } finally {
+      s.pumping = false;
+    }
+  }
+
+  private async expire(ep: string, item: QueuedCommand): Promise<void> {
+    this.stats.expired++;
+    await this.replyError(ep, safeParse(item.payload), '5.04', `command expired after ${this.cfg.queue_ttl} s in the queue of a sleeping device`);
+  }
+
+  /** Answers expired commands at the head of a sleeping device's queue when they expire. */
+  private armSweep(s: Session): void {
+    if (s.sweep) return;
+    s.sweep = this.deps.scheduler.setTimeout(() => {
+      s.sweep = undefined;
+      void this.sweepExpired(s);
+    }, this.cfg.queue_ttl * 1000 + 1);
+  }
+
+  private async sweepExpired(s: Session): Promise<void> {
+    if (this.sessions.get(s.ep) !== s) return;
+    for (;;) {
+      const head = await this.deps.queue.peek(s.ep);
+      if (!head || head.exp > this.deps.scheduler.wallNow()) break;
+      await this.deps.queue.shift(s.ep);
+      s.queued = Math.max(0, s.queued - 1);
+      await this.expire(s.ep, head);
+    }
+    if (s.queued > 0) this.armSweep(s);
+  }
+
+  private translateContext(s: Session): TranslateContext {
+    const ctx: TranslateContext = { model: this.deps.model, observationOf: (key) => s.observations.get(key)?.id };
+    if (s.info.versions) ctx.versions = s.info.versions;
+    return ctx;
+  }
+
+  /** Executes one command against the device and publishes its reply. */
+  private async run(s: Session, payload: string, pre?: ParsedCommand): Promise<void> {
+    s.inflight++;
+    try {
+      let parsed: ParsedCommand;
+      try {
+        parsed = pre ?? parseCommand(new TextEncoder().encode(payload), { maxSize: this.cfg.max_command_size });
+      } catch (e) {
+        if (!(e instanceof CommandError)) throw e;
+        await this.publish('response', s.ep, makeReply(s.ep, e.msgType, e.raw, e.reqPath, '4.00', { error: e.message }));
+        return;
+      }
+      const ctx = this.translateContext(s);
+      let req: DeviceRequest;
+      try {
+        req = toDeviceRequest(parsed.cmd, ctx);
+      } catch (e) {
+        if (!(e instanceof ValueError) && !(e instanceof Error && /M2M_LWM2M_BAD_PATH|path/i.test(e.message))) throw e;
+        this.stats.command_errors++;
+        const code = parsed.cmd.msgType.startsWith('cancel-observe') ? '4.04' : '4.00';
+        await this.replyError(s.ep, parsed.raw, code, (e as Error).message, parsed);
+        return;
+      }
+      let res: DeviceResponse;
+      try {
+        res = await this.deps.executor.send(s.ep, req, {
+          timeoutMs: this.cfg.request_timeout * 1000,
+          onAck: () => void this.publish('response', s.ep, makeCommandEcho(s.ep, 'ack', parsed.raw)),
+        });
+      } catch (err) {
+        await this.failed(s, parsed, err);
+        return;
+      }
+      s.messagesIn++;
+      this.afterResponse(s, parsed, res);
+      await this.publish('response', s.ep, replyFromResponse(s.ep, parsed, res, ctx));
+    } finally {
+      s.inflight--;
+      if (s.queued > 0) void this.pump(s);
+    }
+  }
+
+  private afterResponse(s: Session, parsed: ParsedCommand, res: DeviceResponse): void {
+    const cmd = parsed.cmd;
+    if ((cmd.msgType === 'observe' || cmd.msgType === 'observe-composite') && res.ok && res.observationId) {
+      const key = 'paths' in cmd ? observationKey(cmd.paths) : cmd.path;
+      const prev = s.observations.get(key);
+      if (prev) s.byObsId.delete(prev.id);
+      const obs: Observation = { id: res.observationId, key, raw: parsed.raw, reqPath: cmd.path, seq: 0 };
+      s.observations.set(key, obs);
+      s.byObsId.set(obs.id, obs);
+    }
+    if (cmd.msgType === 'cancel-observe' || cmd.msgType === 'cancel-observe-composite') {
+      const key = 'paths' in cmd ? observationKey(cmd.paths) : cmd.path;
+      const obs = s.observations.get(key);
+      if (obs) {
+        s.observations.delete(key);
+        s.byObsId.delete(obs.id);
+      }
+    }
+  }
+
+  private async failed(s: Session, parsed: ParsedCommand, err: unknown): Promise<void> {
+    const kind = this.deps.executor.classify(err);
+    const message = err instanceof Error ? err.message : String(err);
+    switch (kind) {
+      case 'timeout':
+        this.stats.timeouts++;
+        // EMQX: the command echoed with msgType coap_timeout.
+        await this.publish('response', s.ep, makeCommandEcho(s.ep, 'coap_timeout', parsed.raw));
+        return;
+      case 'reset':
+        await this.publish('response', s.ep, makeCommandEcho(s.ep, 'coap_reset', parsed.raw));
+        return;
+      case 'not_registered':
+        await this.replyError(s.ep, parsed.raw, '4.04', message, parsed);
+        return;
+      case 'invalid':
+        await this.replyError(s.ep, parsed.raw, '4.00', message, parsed);
+        return;
+      case 'queue_full':
+        this.stats.queue_full++;
+        await this.replyError(s.ep, parsed.raw, '5.03', message, parsed);
+        return;
+      case 'expired':
+        this.stats.expired++;
+        await this.replyError(s.ep, parsed.raw, '5.04', message, parsed);
+        return;
+      default:
+        this.deps.logger.warn({ err, ep: s.ep }, 'device request failed');
+        await this.replyError(s.ep, parsed.raw, '5.00', message, parsed);
+    }
+  }
+
+  private async replyError(ep: string, raw: JsonObject | undefined, code: string, error: string, parsed?: ParsedCommand): Promise<void> {
+    const msgType = parsed?.cmd.msgType ?? (typeof raw?.msgType === 'string' ? raw.msgType : 'unknown');
+    const data = raw?.data as JsonObject | undefined;
+    const reqPath = parsed?.cmd.path ?? (typeof data?.path === 'string' ? data.path : typeof data?.basePath === 'string' ? data.basePath : '');
+    await this.publish('response', ep, makeReply(ep, msgType, raw, reqPath, code, { error }));
+  }
+
+  // ---------------------------------------------------------------- sessions
+
+  private dropSession(s: Session): void {
+    s.sweep?.cancel();
+    this.sessions.delete(s.ep);
+    if (this.byTopicKey.get(topicSafe(s.ep)) === s.ep) this.byTopicKey.delete(topicSafe(s.ep));
+    this.stats.clients = this.sessions.size;
+  }
+
+  has(ep: string): boolean {
+    return this.sessions.has(ep);
+  }
+
+  /** Client details for the API (EMQX's client fields plus LwM2M ones). */
+  clientInfo(ep: string): Record<string, unknown> | undefined {
+    const s = this.sessions.get(ep);
+    if (!s) return undefined;
+    const i = s.info;
+    const out: Record<string, unknown> = {
+      clientid: ep,
+      endpoint_name: ep,
+      username: ep,
+      proto_name: 'LwM2M',
+      proto_ver: i.lwm2mVersion,
+      ip_address: i.address,
+      port: i.port,
+      connected: true,
+      connected_at: new Date(s.connectedAt).toISOString(),
+      lifetime: i.lifetime,
+      binding: i.binding,
+      queue_mode: i.queueMode,
+      awake: s.awake,
+      transport: i.transport,
+      objectList: s.objectList,
+      observations: [...s.observations.keys()],
+      queued_commands: s.queued,
+      inflight: s.inflight,
+      recv_msg: s.messagesIn,
+      send_msg: s.messagesOut,
+    };
+    if (i.identity !== undefined) out.identity = i.identity;
+    return out;
+  }
+
+  endpoints(): string[] {
+    return [...this.sessions.keys()].sort();
+  }
+}
+
+/** EMQX's register/update `data`: the parameters plus `alternatePath` and `objectList`. */
+function regData(info: RegistrationInfo): JsonObject {
+  const out: JsonObject = { ...info.params };
+  if (info.objectList !== undefined) {
+    out.alternatePath = info.alternatePath ?? '/';
+    out.objectList = info.objectList;
+  }
+  return out;
+}
+
+function safeParse(payload: string): JsonObject | undefined {
+  try {
+    const v = JSON.parse(payload) as unknown;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as JsonObject) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Connects the gateway core to the LwM2M server: server events become core calls, and the
+ * core's device requests go through `Lwm2mServer.send`.
+ */
+import { isM2MError } from '@m2mhub/core';
+import { type DeviceRequest, type DeviceResponse, type Lwm2mServer, objectVersions, type Registration, ServerErrors } from '@m2mhub/lwm2m';
+import type { DeviceExecutor, ExecFailure, Lwm2mGatewayCore, RegistrationInfo } from './core';
+import type { JsonObject } from './reply';
+import { isSensitive } from './reginfo';
+
+/**
+ * EMQX's objectList from a registration: an object listed on its own (`</1>;ver=1.1`, or with
+ * no instance) and each instance (`</1/0>`), relative to the alternate path.
+ */
+export function objectListOf(reg: Registration): string[] {
+  const out: string[] = [];
+  for (const o of reg.objects) {
+    if (o.version !== undefined || o.instances.length === 0) out.push(`/${o.id}`);
+    for (const i of o.instances) out.push(`/${o.id}/${i}`);
+  }
+  return out;
+}
+
+/** The registration as the gateway core sees it; `withObjects` false for an Update without payload. */
+export function registrationInfo(reg: Registration, sensitive: readonly string[], withObjects = true): RegistrationInfo {
+  // LwM2M Core §6.2.1 parameters, named as on the wire (EMQX publishes the query as received).
+  const params: JsonObject = { ep: reg.endpoint, lt: reg.lifetime, lwm2m: reg.lwm2mVersion, b: reg.binding };
+  if (reg.smsNumber !== undefined) params.sms = reg.smsNumber;
+  if (reg.queueMode && !reg.binding.includes('Q')) params.Q = true;
+  for (const k of Object.keys(params)) if (isSensitive(k, sensitive)) delete params[k];
+  const info: RegistrationInfo = {
+    ep: reg.endpoint,
+    params,
+    versions: objectVersions(reg),
+    queueMode: reg.queueMode,
+    address: reg.address.address,
+    port: reg.address.port,
+    transport: reg.transport,
+    lwm2mVersion: reg.lwm2mVersion,
+    lifetime: reg.lifetime,
+    binding: reg.binding,
+  };
+  if (withObjects) {
+    info.objectList = objectListOf(reg);
+    info.alternatePath = reg.alternatePath;
+  }
+  if (reg.identity !== undefined) info.identity = `${reg.identity.kind}:${reg.identity.id}`;
+  return info;
+}
+
+export class ServerExecutor implements DeviceExecutor {
+  constructor(private readonly server: Lwm2mServer) {}
+  send(ep: string, req: DeviceRequest, opts: { timeoutMs: number }): Promise<DeviceResponse> {
+    return this.server.send(ep, req, { timeoutMs: opts.timeoutMs });
+  }
+  classify(err: unknown): ExecFailure {
+    if (!isM2MError(err)) return 'other';
+    switch (err.code) {
+      case ServerErrors.deviceTimeout.code:
+        return 'timeout';
+      case ServerErrors.deviceReset.code:
+        return 'reset';
+      case ServerErrors.notRegistered.code:
+      case ServerErrors.deregistered.code:
+      case ServerErrors.unknownObservation.code:
+        return 'not_registered';
+      case ServerErrors.queueFull.code:
+        return 'queue_full';
+      case ServerErrors.queueExpired.code:
+        return 'expired';
+      default:
+        return err.wire.coap === '4.00' ? 'invalid' : 'other';
+    }
+  }
+  async registeredElsewhere(ep: string): Promise<boolean> {
+    // The registration store is shared in a cluster: registered but not held here means another node.
+    return (await this.server.getRegistration(ep)) !== undefined;
+  }
+}
+
+/** Routes the server's events into the core; returns a function that detaches them. */
+export function wireServer(server: Lwm2mServer, core: Lwm2mGatewayCore, sensitive: readonly string[]): () => void {
+  const offs = [
+    server.on('registered', ({ registration }) => void core.registered(registrationInfo(registration, sensitive))),
+    server.on('updated', ({ registration, previous }) => {
+      // The server keeps the objects array when the Update had no payload (LwM2M Core §6.2.2).
+      void core.updated(registrationInfo(registration, sensitive, registration.objects !== previous.objects));
+    }),
+    server.on('deregistered', ({ registration, reason }) => void core.deregistered(registration.endpoint, reason)),
+    server.on('sleeping', ({ endpoint }) => void core.sleeping(endpoint)),
+    server.on('awake', ({ endpoint }) => void core.awake(endpoint)),
+    server.on('notification', (ev) => {
+      const res: DeviceResponse = { code: ev.code, codeName: ev.codeName, ok: ev.code.startsWith('2.') && !ev.error };
+      if (ev.content) res.content = ev.content;
+      if (ev.error) res.error = ev.error;
+      void core.notification(ev.endpoint, ev.observationId, res, ev.seqNum);
+    }),
+    server.on('observationEnded', ({ endpoint, observationId }) => core.observationEnded(endpoint, observationId)),
+    server.on('send', ({ registration, content }) => void core.send(registration.endpoint, content)),
+  ];
+  return () => {
+    for (const off of offs) off();
+  }
+}
+
+/** Re-attaches the registrations kept in the store after a restart (nothing is published). */
+export async function restoreSessions(server: Lwm2mServer, core: Lwm2mGatewayCore, sensitive: readonly string[]): Promise<number> {
+  let n = 0;
+  for await (const reg of server.registrations.list()) {
+    await core.registered(registrationInfo(reg, sensitive), { restored: true });
+    n++;
+  }
+  return n;
+}
