@@ -38,6 +38,8 @@ export interface IncomingRequest {
   identity?: PeerIdentity;
   /** The (first) message of the request, for anything not lifted above. */
   message: CoapMessage;
+  /** Named segments of the matched route pattern ("/rd/:id" -> { id }). */
+  params?: Record<string, string>;
 }
 
 export interface OutgoingResponse {

@@ -1,0 +1,88 @@
+/** The DatagramTransport port over Node's UDP sockets (IPv4 `udp4` or IPv6 `udp6`). A thin adapter: no protocol logic. */
+import { type Socket, createSocket } from 'node:dgram';
+import { CoreErrors, type Datagram, type DatagramTransport, type Logger, type PeerAddress, silentLogger } from '@m2mhub/core';
+
+export interface UdpTransportOptions {
+  /** Default "udp4". */
+  type?: 'udp4' | 'udp6';
+  /** Bind address; default "0.0.0.0" (udp4) or "::" (udp6). */
+  address?: string;
+  /** Bind port; 0 (default) picks an ephemeral port. */
+  port?: number;
+  /** Socket receive/send buffer sizes in bytes (OS default when absent). */
+  recvBufferSize?: number;
+  sendBufferSize?: number;
+  /** udp6 only: do not accept IPv4-mapped traffic. */
+  ipv6Only?: boolean;
+  logger?: Logger;
+}
+
+export class UdpTransport implements DatagramTransport {
+  readonly kind = 'udp' as const;
+  private socket: Socket | undefined;
+  private handler: (d: Datagram) => void = () => {};
+  private bound: PeerAddress | undefined;
+  private readonly logger: Logger;
+
+  constructor(private readonly options: UdpTransportOptions = {}) {
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  onDatagram(handler: (d: Datagram) => void): void {
+    this.handler = handler;
+  }
+
+  start(): Promise<void> {
+    if (this.socket) return Promise.resolve();
+    const type = this.options.type ?? 'udp4';
+    const socket = createSocket({ type, ipv6Only: this.options.ipv6Only ?? false });
+    this.socket = socket;
+    socket.on('message', (buf, rinfo) => {
+      const family = rinfo.family === 'IPv6' ? 'IPv6' : 'IPv4';
+      const data = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+      const peerKey = family === 'IPv6' ? `[${rinfo.address}]:${rinfo.port}` : `${rinfo.address}:${rinfo.port}`;
+      try {
+        this.handler({ data, peer: { address: rinfo.address, port: rinfo.port, family }, peerKey });
+      } catch (err) {
+        // The handler must not throw; if it does, the socket survives.
+        this.logger.error({ err }, 'datagram handler threw');
+      }
+    });
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => {
+        this.socket = undefined;
+        reject(err);
+      };
+      socket.once('error', onError);
+      socket.bind({ port: this.options.port ?? 0, address: this.options.address ?? (type === 'udp6' ? '::' : '0.0.0.0') }, () => {
+        socket.off('error', onError);
+        socket.on('error', (err) => this.logger.warn({ err }, 'udp socket error'));
+        if (this.options.recvBufferSize) socket.setRecvBufferSize(this.options.recvBufferSize);
+        if (this.options.sendBufferSize) socket.setSendBufferSize(this.options.sendBufferSize);
+        const a = socket.address();
+        this.bound = { address: a.address, port: a.port, family: a.family === 'IPv6' ? 'IPv6' : 'IPv4' };
+        resolve();
+      });
+    });
+  }
+
+  send(data: Uint8Array, peer: PeerAddress): void {
+    const s = this.socket;
+    if (!s) throw CoreErrors.closed('udp transport not started');
+    s.send(data, peer.port, peer.address, (err) => {
+      if (err) this.logger.debug({ err, peer: `${peer.address}:${peer.port}` }, 'udp send failed');
+    });
+  }
+
+  address(): PeerAddress {
+    if (!this.bound) throw CoreErrors.closed('udp transport not started');
+    return this.bound;
+  }
+
+  close(): Promise<void> {
+    const s = this.socket;
+    this.socket = undefined;
+    if (!s) return Promise.resolve();
+    return new Promise((resolve) => s.close(() => resolve()));
+  }
+}
