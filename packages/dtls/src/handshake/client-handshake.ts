@@ -1,0 +1,189 @@
+/** The client side of the DTLS 1.2 handshake (PSK, RFC 4279), with cookie exchange and resumption. */
+import type { Random } from '@m2mhub/core';
+import { bytesEqual, timingSafeEqual } from '@m2mhub/core';
+import type { Connection, Handshake } from '../connection';
+import { DTLS_1_2, ExtensionType, HandshakeType } from '../constants';
+import { keyBlock, masterSecret, pskPremaster, verifyData } from '../crypto/keys';
+import { type CipherSuite, suiteById } from '../crypto/suites';
+import { DtlsErrors } from '../errors';
+import {
+  type ClientHello,
+  encodeClientHello,
+  encodeHandshake,
+  encodePskIdentity,
+  type Extension,
+  findExtension,
+  parseHelloVerifyRequest,
+  parseServerHello,
+} from './codec';
+import type { HandshakeMessage } from './reassembler';
+import { expectStep, FLOWS, type Step } from './steps';
+
+/** What a client keeps to resume a session (RFC 5246 §7.3). */
+export interface ClientSession {
+  id: Uint8Array;
+  masterSecret: Uint8Array;
+  suiteId: number;
+  extendedMasterSecret: boolean;
+}
+
+export interface ClientHandshakeOptions {
+  psk: { identity: string; key: Uint8Array };
+  suites: readonly number[];
+  /** Our connection id to offer (RFC 9146); an empty array asks only for the server's. */
+  cid?: Uint8Array;
+  /** Offer record_size_limit (RFC 8449) with this value. */
+  recordSizeLimit?: number;
+  resume?: ClientSession;
+  random: Random;
+}
+
+const enc = new TextEncoder();
+
+export class ClientHandshake implements Handshake {
+  private expected: Step[] = [];
+  private hello: ClientHello;
+  private helloRaw: Uint8Array = new Uint8Array(0);
+  private gotHvr = false;
+  private suite: CipherSuite | undefined;
+  private serverRandom: Uint8Array = new Uint8Array(0);
+  private master: Uint8Array | undefined;
+  private ems = false;
+  private resumed = false;
+  /** The session this handshake produced, for later resumption. */
+  session: ClientSession | undefined;
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly opts: ClientHandshakeOptions,
+  ) {
+    const exts: Extension[] = [
+      { type: ExtensionType.extendedMasterSecret, data: new Uint8Array(0) },
+      { type: ExtensionType.renegotiationInfo, data: new Uint8Array([0]) },
+    ];
+    if (opts.recordSizeLimit !== undefined) {
+      exts.push({ type: ExtensionType.recordSizeLimit, data: new Uint8Array([opts.recordSizeLimit >>> 8, opts.recordSizeLimit & 0xff]) });
+    }
+    if (opts.cid) {
+      const d = new Uint8Array(1 + opts.cid.length);
+      d[0] = opts.cid.length;
+      d.set(opts.cid, 1);
+      exts.push({ type: ExtensionType.connectionId, data: d });
+    }
+    this.hello = {
+      version: DTLS_1_2,
+      random: opts.random.bytes(32),
+      sessionId: opts.resume?.id ?? new Uint8Array(0),
+      cookie: new Uint8Array(0),
+      cipherSuites: [...opts.suites],
+      compressionMethods: new Uint8Array([0]),
+      extensions: exts,
+    };
+  }
+
+  /** Flight 1: ClientHello without cookie (RFC 6347 §4.2.1). */
+  start(): void {
+    this.sendHello();
+  }
+
+  private sendHello(): void {
+    this.helloRaw = encodeHandshake(HandshakeType.clientHello, this.conn.sendSeq++, encodeClientHello(this.hello));
+    this.expected = [...FLOWS.clientHello];
+    this.conn.sendFlight([{ epoch: 0, message: this.helloRaw }], true);
+  }
+
+  onMessage(m: HandshakeMessage, raw: Uint8Array): void {
+    if (m.type === HandshakeType.helloVerifyRequest && !this.gotHvr && this.expected[0]?.msg === HandshakeType.serverHello) {
+      // Flight 3: the same ClientHello with the cookie; neither enters the transcript (RFC 6347 §4.2.6).
+      this.gotHvr = true;
+      this.hello.cookie = parseHelloVerifyRequest(m.body).cookie;
+      this.sendHello();
+      return;
+    }
+    expectStep(this.expected, m.type);
+    switch (m.type) {
+      case HandshakeType.serverHello:
+        return this.onServerHello(m.body, raw);
+      case HandshakeType.serverKeyExchange:
+        // PSK identity hint (RFC 4279 §2): we know our identity; the hint only enters the transcript.
+        this.conn.addTranscript(raw);
+        return;
+      case HandshakeType.serverHelloDone:
+        this.conn.addTranscript(raw);
+        return this.sendKeyExchange();
+      case HandshakeType.finished:
+        return this.onFinished(m.body, raw);
+    }
+  }
+
+  onChangeCipherSpec(): void {
+    expectStep(this.expected, 'ccs');
+  }
+
+  private onServerHello(body: Uint8Array, raw: Uint8Array): void {
+    const sh = parseServerHello(body);
+    if (sh.version !== DTLS_1_2) throw DtlsErrors.protocolVersion();
+    if (!this.hello.cipherSuites.includes(sh.cipherSuite)) throw DtlsErrors.illegalParameter('suite not offered');
+    if (sh.compressionMethod !== 0) throw DtlsErrors.illegalParameter('compression');
+    this.suite = suiteById(sh.cipherSuite) as CipherSuite;
+    this.serverRandom = sh.random;
+    this.conn.addTranscript(this.helloRaw);
+    this.conn.addTranscript(raw);
+    this.ems = findExtension(sh.extensions, ExtensionType.extendedMasterSecret) !== undefined;
+    const rsl = findExtension(sh.extensions, ExtensionType.recordSizeLimit);
+    if (rsl && rsl.data.length === 2) this.conn.peerRecordLimit = Math.max(64, (rsl.data[0]! << 8) | rsl.data[1]!);
+    const cid = findExtension(sh.extensions, ExtensionType.connectionId);
+    if (cid && this.opts.cid) {
+      if (cid.data.length < 1 || cid.data[0] !== cid.data.length - 1) throw DtlsErrors.decode('connection_id');
+      this.conn.writeCid = cid.data.slice(1);
+      this.conn.readCid = this.opts.cid;
+    }
+    const r = this.opts.resume;
+    if (r && sh.sessionId.length > 0 && bytesEqual(sh.sessionId, r.id)) {
+      if (r.suiteId !== sh.cipherSuite || r.extendedMasterSecret !== this.ems) throw DtlsErrors.illegalParameter('resumed session differs');
+      this.resumed = true;
+      this.master = r.masterSecret;
+      this.session = r;
+      this.conn.installKeys(this.suite, keyBlock(r.masterSecret, this.suite, this.hello.random, this.serverRandom));
+      this.expected = [...FLOWS.clientFinish];
+      return;
+    }
+    if (sh.sessionId.length > 0) {
+      this.session = { id: sh.sessionId, masterSecret: new Uint8Array(0), suiteId: sh.cipherSuite, extendedMasterSecret: this.ems };
+    }
+    this.expected = [...FLOWS.clientPsk];
+  }
+
+  /** Flight 5: ClientKeyExchange, ChangeCipherSpec, Finished. */
+  private sendKeyExchange(): void {
+    const suite = this.suite as CipherSuite;
+    const cke = encodeHandshake(HandshakeType.clientKeyExchange, this.conn.sendSeq++, encodePskIdentity(enc.encode(this.opts.psk.identity)));
+    this.conn.addTranscript(cke);
+    const sessionHash = this.ems ? this.conn.transcriptHash() : undefined;
+    this.master = masterSecret(pskPremaster(this.opts.psk.key), this.hello.random, this.serverRandom, sessionHash);
+    if (this.session) this.session.masterSecret = this.master;
+    this.conn.installKeys(suite, keyBlock(this.master, suite, this.hello.random, this.serverRandom));
+    const fin = encodeHandshake(HandshakeType.finished, this.conn.sendSeq++, verifyData(this.master, 'client finished', this.conn.transcriptHash()));
+    this.conn.addTranscript(fin);
+    this.conn.sendFlight([{ epoch: 0, message: cke }, { epoch: 0 }, { epoch: 1, message: fin }], true);
+    this.conn.activateWrite();
+    this.expected = [...FLOWS.clientFinish];
+  }
+
+  private onFinished(body: Uint8Array, raw: Uint8Array): void {
+    const master = this.master as Uint8Array;
+    const expected = verifyData(master, 'server finished', this.conn.transcriptHash());
+    if (body.length !== expected.length || !timingSafeEqual(body, expected)) throw DtlsErrors.decryptError();
+    if (!this.resumed) {
+      this.conn.established(false);
+      return;
+    }
+    // Abbreviated handshake: our CCS + Finished is the last flight (RFC 5246 §7.3 Figure 2).
+    this.conn.addTranscript(raw);
+    const fin = encodeHandshake(HandshakeType.finished, this.conn.sendSeq++, verifyData(master, 'client finished', this.conn.transcriptHash()));
+    const epoch = this.conn.currentWriteEpoch;
+    this.conn.sendFlight([{ epoch }, { epoch: epoch + 1, message: fin }], false);
+    this.conn.activateWrite();
+    this.conn.established(true);
+  }
+}

@@ -1,0 +1,12 @@
+export * from './client';
+export * from './config';
+export * from './constants';
+export type { Aead, CipherBackend } from './crypto/aead';
+export { nobleCcm, nodeCcm } from './crypto/aes-ccm';
+export { nobleGcm, nodeGcm } from './crypto/aes-gcm';
+export { prf, pSha256 } from './crypto/prf';
+export { CIPHER_SUITES, type CipherSuite, suiteById, suiteByName } from './crypto/suites';
+export { DtlsErrors } from './errors';
+export * from './server';
+export * from './stores';
+export * from './transport';

@@ -1,0 +1,79 @@
+/**
+ * The DTLS transport: a UDP socket in front of the DtlsServer engine, implementing the
+ * DatagramTransport port (DESIGN.md §2) so CoAP runs on it as on plain UDP. Each datagram
+ * carries the peer's authenticated identity and, with CID, the CID as peerKey (RFC 9146).
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import type { Datagram, DatagramTransport, PeerAddress } from '@m2mhub/core';
+import { peerKeyOf, toHex } from '@m2mhub/core';
+import { CoreErrors } from '@m2mhub/core';
+import { DtlsServer, type DtlsServerOptions, type DtlsSession } from './server';
+
+export interface DtlsTransportOptions extends DtlsServerOptions {
+  /** UDP port; 0 (default) for an ephemeral one. */
+  port?: number;
+  /** Bind address; default 127.0.0.1. */
+  bind?: string;
+}
+
+export interface DtlsTransport extends DatagramTransport {
+  readonly server: DtlsServer;
+}
+
+export function sessionPeerKey(s: DtlsSession): string {
+  return s.readCid && s.readCid.length > 0 ? `cid:${toHex(s.readCid)}` : peerKeyOf(s.peer);
+}
+
+export function createDtlsTransport(opts: DtlsTransportOptions = {}): DtlsTransport {
+  const handlers: ((d: Datagram) => void)[] = [];
+  let socket: Socket | undefined;
+  const bind = opts.bind ?? '127.0.0.1';
+  const family = bind.includes(':') ? 'IPv6' : 'IPv4';
+  const server = new DtlsServer(opts, {
+    send: (d, peer) => socket?.send(d, peer.port, peer.address),
+    onData: (s, data) => {
+      const dg: Datagram = { data, peer: s.peer, peerKey: sessionPeerKey(s) };
+      if (s.identity) dg.identity = s.identity;
+      for (const h of handlers) h(dg);
+    },
+  });
+  return {
+    kind: 'dtls',
+    server,
+    start() {
+      return new Promise<void>((resolve, reject) => {
+        const s = createSocket(family === 'IPv6' ? 'udp6' : 'udp4');
+        socket = s;
+        s.once('error', reject);
+        s.on('message', (msg, rinfo) => {
+          const peer: PeerAddress = { address: rinfo.address, port: rinfo.port, family: rinfo.family === 'IPv6' ? 'IPv6' : 'IPv4' };
+          server.handleDatagram(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), peer);
+        });
+        s.bind(opts.port ?? 0, bind, () => {
+          s.off('error', reject);
+          s.on('error', () => {});
+          resolve();
+        });
+      });
+    },
+    send(data, peer) {
+      if (!server.send(peer, data)) throw CoreErrors.closed(`no DTLS session with ${peerKeyOf(peer)}`);
+    },
+    onDatagram(h) {
+      handlers.push(h);
+    },
+    close() {
+      server.close();
+      return new Promise<void>((resolve) => {
+        if (!socket) return resolve();
+        socket.close(() => resolve());
+        socket = undefined;
+      });
+    },
+    address() {
+      if (!socket) throw CoreErrors.closed('transport not started');
+      const a = socket.address();
+      return { address: a.address, port: a.port, family: a.family === 'IPv6' ? 'IPv6' : 'IPv4' };
+    },
+  };
+}
