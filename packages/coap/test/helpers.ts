@@ -20,3 +20,72 @@ export function requireBinary(name: string): string {
     throw new Error(`${name} is not installed (apt-get install libcoap3-bin)`);
   }
 }
+
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import type { PeerAddress } from '@m2mhub/core';
+
+/** A currently free UDP port on 127.0.0.1 (bind port 0, read it, release it). */
+export function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface LibcoapServer {
+  peer: PeerAddress;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts Debian's coap-server-openssl on a free port and waits until it answers a ping. */
+export async function startLibcoapServer(extraArgs: string[] = []): Promise<LibcoapServer> {
+  const bin = requireBinary('coap-server-openssl');
+  const probe = await udpEndpoint();
+  try {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const port = await freeUdpPort();
+      const proc = spawn(bin, ['-A', '127.0.0.1', '-p', String(port), '-v', '0', ...extraArgs], { stdio: 'ignore' });
+      let exited = false;
+      proc.once('exit', () => {
+        exited = true;
+      });
+      const peer: PeerAddress = { address: '127.0.0.1', port, family: 'IPv4' };
+      for (let i = 0; i < 50 && !exited; i++) {
+        const ok = await Promise.race([probe.ping(peer), new Promise<boolean>((r) => setTimeout(() => r(false), 100))]);
+        if (ok) {
+          return {
+            peer,
+            proc,
+            stop: () =>
+              new Promise<void>((r) => {
+                if (proc.exitCode !== null) return r();
+                proc.once('exit', () => r());
+                proc.kill('SIGTERM');
+              }),
+          };
+        }
+      }
+      proc.kill('SIGKILL');
+    }
+    throw new Error('coap-server-openssl did not start');
+  } finally {
+    await probe.close();
+  }
+}
+
+/** Runs coap-client-openssl asynchronously (our server runs in this process). */
+export function coapClient(args: string[], timeoutMs = 20_000): Promise<{ stdout: string; stderr: string; code: number }> {
+  const bin = requireBinary('coap-client-openssl');
+  return new Promise((resolve) => {
+    execFile(bin, args, { timeout: timeoutMs, encoding: 'utf8', maxBuffer: 8 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ stdout, stderr, code });
+    });
+  });
+}
