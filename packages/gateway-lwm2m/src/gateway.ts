@@ -1,0 +1,229 @@
+/**
+ * The LwM2M gateway as a hub plugin (DESIGN.md §2 layer 7, §3): UDP (5783) and DTLS (5784)
+ * listeners feeding the LwM2M server, the gateway core translating to JSON over MQTT, and its
+ * admin routes (clients, credentials).
+ */
+import { join } from 'node:path';
+import { CoapEndpoint, UdpTransport } from '@m2mhub/coap';
+import type { DatagramTransport, Logger, Scheduler } from '@m2mhub/core';
+import type { ClientQuery, Gateway, GatewayClientInfo, GatewayContext, GatewayFactory, GatewayStats, ListenerStatus } from '@m2mhub/gateway';
+import { createLwm2mServer, createObjectRegistry, type Lwm2mServer, type ModelProvider } from '@m2mhub/lwm2m';
+import { Lwm2mGatewayCore } from './core';
+import { CredentialStore } from './credentials';
+import { defaultConfig, type Lwm2mGatewayConfig, parseConfig } from './config';
+import { KvObservationStore, KvRegistrationStore, KvRequestQueueStore } from './durable-stores';
+import { gatewayRoutes } from './routes';
+import { SecretBox } from './secret-box';
+import { restoreSessions, ServerExecutor, wireServer } from './server-adapter';
+
+/** What a DTLS listener needs; the DTLS package's transport is built from it. */
+export interface DtlsListenerSpec {
+  bind: string;
+  port: number;
+  credentials: CredentialStore;
+  scheduler: Scheduler;
+  logger: Logger;
+}
+
+export interface Lwm2mGatewayOptions {
+  /** Builds the DTLS transport (DESIGN.md §2 layer 3); without it the DTLS listener reports an error. */
+  dtlsTransport?: (spec: DtlsListenerSpec) => DatagramTransport;
+}
+
+interface Listener {
+  id: string;
+  type: 'udp' | 'dtls';
+  endpoint?: CoapEndpoint;
+  error?: string;
+}
+
+/** Routes a CoAP endpoint to the LwM2M server (server role) and gives the server its client role. */
+function attach(server: Lwm2mServer, name: string, endpoint: CoapEndpoint): void {
+  endpoint.fallback((req) => server.handleRequest(name, req));
+  endpoint.hooks = server.hooks(name);
+  const kind = endpoint.transport.kind;
+  server.addTransport({
+    name,
+    kind,
+    request: (peer, req) => endpoint.request(peer, req),
+    observe: (peer, req, handlers) => endpoint.observe(peer, req, handlers),
+  });
+}
+
+export class Lwm2mGateway implements Gateway {
+  readonly name: string;
+  private cfg: Lwm2mGatewayConfig;
+  private running = false;
+  private server: Lwm2mServer | undefined;
+  private core: Lwm2mGatewayCore | undefined;
+  private unwire: (() => void) | undefined;
+  private listenerState: Listener[] = [];
+  readonly model: ModelProvider;
+  readonly credentials: CredentialStore;
+
+  constructor(
+    private readonly ctx: GatewayContext<Lwm2mGatewayConfig>,
+    private readonly opts: Lwm2mGatewayOptions = {},
+  ) {
+    this.name = ctx.name;
+    this.cfg = ctx.config;
+    const { registry, errors } = createObjectRegistry(this.cfg.xml_dir ? { xmlDir: this.cfg.xml_dir } : {});
+    for (const e of errors) ctx.logger.warn({ file: e.file, err: e.error.message }, 'object XML skipped');
+    this.model = registry;
+    this.credentials = new CredentialStore(ctx.store.kv('lwm2m.credentials'), SecretBox.fromFile(join(ctx.dataDir, 'secret.key')));
+    for (const r of gatewayRoutes(this)) ctx.routes.add(r);
+  }
+
+  get enabled(): boolean {
+    return this.running;
+  }
+
+  get config(): Lwm2mGatewayConfig {
+    return this.cfg;
+  }
+
+  /** The gateway core (for the API's command shortcuts and tests). */
+  get gatewayCore(): Lwm2mGatewayCore | undefined {
+    return this.core;
+  }
+
+  get lwm2mServer(): Lwm2mServer | undefined {
+    return this.server;
+  }
+
+  async start(): Promise<void> {
+    if (!this.cfg.enable) return;
+    await this.enable();
+  }
+
+  async enable(): Promise<void> {
+    if (this.running) return;
+    const { ctx, cfg } = this;
+    const kv = ctx.store.kv('lwm2m.server');
+    const server = createLwm2mServer({
+      registrationStore: new KvRegistrationStore(kv),
+      observationStore: new KvObservationStore(kv),
+      queueStore: new KvRequestQueueStore(kv),
+      model: this.model,
+      scheduler: ctx.scheduler,
+      random: ctx.random,
+      logger: ctx.logger,
+      config: {
+        awakeWindowMs: cfg.qmode_time_window * 1000,
+        requestTimeoutMs: cfg.request_timeout * 1000,
+        requireSecurity: cfg.require_security,
+        queueMaxRequests: Math.max(1, cfg.max_queue_length),
+        queueRequestTtlMs: cfg.queue_ttl * 1000,
+      },
+    });
+    const core = new Lwm2mGatewayCore({
+      config: cfg,
+      broker: ctx.broker,
+      executor: new ServerExecutor(server),
+      model: this.model,
+      queue: ctx.store.queue('lwm2m.commands', { maxLength: Math.max(1, cfg.max_queue_length) }),
+      scheduler: ctx.scheduler,
+      logger: ctx.logger,
+      onEvent: (e) => ctx.events.emit('event', e),
+    });
+    this.unwire = wireServer(server, core, cfg.sensitive_params);
+    this.listenerState = [];
+    if (cfg.udp.enable) {
+      const ep = new CoapEndpoint({
+        transport: new UdpTransport({ address: cfg.udp.bind, port: cfg.udp.port, logger: ctx.logger }),
+        scheduler: ctx.scheduler,
+        random: ctx.random,
+        logger: ctx.logger,
+      });
+      attach(server, 'udp', ep);
+      this.listenerState.push({ id: 'lwm2m:udp:default', type: 'udp', endpoint: ep });
+    }
+    if (cfg.dtls.enable) {
+      if (!this.opts.dtlsTransport) {
+        this.listenerState.push({ id: 'lwm2m:dtls:default', type: 'dtls', error: 'DTLS transport not available' });
+      } else {
+        const transport = this.opts.dtlsTransport({ bind: cfg.dtls.bind, port: cfg.dtls.port, credentials: this.credentials, scheduler: ctx.scheduler, logger: ctx.logger });
+        const ep = new CoapEndpoint({ transport, scheduler: ctx.scheduler, random: ctx.random, logger: ctx.logger });
+        attach(server, 'dtls', ep);
+        this.listenerState.push({ id: 'lwm2m:dtls:default', type: 'dtls', endpoint: ep });
+      }
+    }
+    await server.start();
+    await restoreSessions(server, core, cfg.sensitive_params);
+    await core.start();
+    try {
+      for (const l of this.listenerState) await l.endpoint?.start();
+    } catch (e) {
+      for (const l of this.listenerState) await l.endpoint?.close().catch(() => undefined);
+      await core.stop();
+      await server.close();
+      this.unwire();
+      throw e;
+    }
+    this.server = server;
+    this.core = core;
+    this.running = true;
+    ctx.logger.info({ listeners: this.listeners() }, 'lwm2m gateway started');
+  }
+
+  async disable(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.unwire?.();
+    await this.core?.stop();
+    for (const l of this.listenerState) await l.endpoint?.close().catch(() => undefined);
+    await this.server?.close();
+    this.server = undefined;
+    this.core = undefined;
+  }
+
+  stop(): Promise<void> {
+    return this.disable();
+  }
+
+  clients(query: ClientQuery = {}): { data: GatewayClientInfo[]; count: number } {
+    const core = this.core;
+    if (!core) return { data: [], count: 0 };
+    let eps = core.endpoints();
+    if (query.like_clientid) eps = eps.filter((e) => e.includes(query.like_clientid!));
+    const limit = Math.min(Math.max(1, query.limit ?? 100), 10_000);
+    const page = Math.max(1, query.page ?? 1);
+    const data = eps.slice((page - 1) * limit, page * limit).map((e) => core.clientInfo(e) as GatewayClientInfo);
+    return { data, count: eps.length };
+  }
+
+  client(clientId: string): GatewayClientInfo | undefined {
+    return this.core?.clientInfo(clientId) as GatewayClientInfo | undefined;
+  }
+
+  async kick(clientId: string): Promise<boolean> {
+    return (await this.server?.deregister(clientId)) ?? false;
+  }
+
+  stats(): GatewayStats {
+    return this.core ? { ...this.core.stats } : { clients: 0, messages_in: 0, messages_out: 0 };
+  }
+
+  listeners(): ListenerStatus[] {
+    return this.listenerState.map((l) => {
+      const conf = l.type === 'udp' ? this.cfg.udp : this.cfg.dtls;
+      const s: ListenerStatus = { id: l.id, type: l.type, bind: `${conf.bind}:${conf.port}`, running: this.running && l.endpoint !== undefined };
+      if (l.endpoint && this.running) {
+        const a = l.endpoint.address();
+        s.bind = `${a.address}:${a.port}`;
+      }
+      if (l.error !== undefined) s.error = l.error;
+      return s;
+    });
+  }
+}
+
+/** The factory the hub registers under the name "lwm2m". */
+export function lwm2mGatewayFactory(opts: Lwm2mGatewayOptions = {}): GatewayFactory<Lwm2mGatewayConfig> {
+  return {
+    name: 'lwm2m',
+    defaults: defaultConfig,
+    parseConfig,
+    create: (ctx) => new Lwm2mGateway(ctx, opts),
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * Admin API routes of the LwM2M gateway, relative to `/api/v5/gateways/lwm2m` (EMQX's paths):
+ * clients (paginated), one client, kick, and per-endpoint credentials. Keys never come back.
+ */
+import { isM2MError } from '@m2mhub/core';
+import type { GatewayRoute, GatewayRouteReply } from '@m2mhub/gateway';
+import type { Lwm2mGateway } from './gateway';
+
+function int(v: string | undefined, def: number, min: number, max: number): number {
+  const n = v === undefined ? def : Number(v);
+  return Number.isInteger(n) ? Math.min(max, Math.max(min, n)) : def;
+}
+
+function errorReply(e: unknown): GatewayRouteReply {
+  if (isM2MError(e)) return { status: e.wire.http ?? 400, body: { code: e.code, message: e.message } };
+  throw e;
+}
+
+export function gatewayRoutes(gw: Lwm2mGateway): GatewayRoute[] {
+  return [
+    {
+      method: 'GET',
+      url: '/clients',
+      summary: 'LwM2M clients (EMQX compatible, paginated)',
+      handler: ({ query }) => {
+        const page = int(query.page, 1, 1, 1_000_000);
+        const limit = int(query.limit, 100, 1, 10_000);
+        const q: { page: number; limit: number; like_clientid?: string } = { page, limit };
+        const like = query.like_clientid ?? query.like_endpoint_name;
+        if (like) q.like_clientid = like;
+        const { data, count } = gw.clients(q);
+        return { status: 200, body: { data, meta: { page, limit, count, hasnext: page * limit < count } } };
+      },
+    },
+    {
+      method: 'GET',
+      url: '/clients/:ep',
+      handler: ({ params }) => {
+        const c = gw.client(params.ep ?? '');
+        return c ? { status: 200, body: c } : { status: 404, body: { code: 'CLIENT_NOT_FOUND', message: 'client not found' } };
+      },
+    },
+    {
+      method: 'DELETE',
+      url: '/clients/:ep',
+      summary: 'Kick a client (deregisters it; "kicked" on up/event)',
+      handler: async ({ params }) =>
+        (await gw.kick(params.ep ?? '')) ? { status: 204 } : { status: 404, body: { code: 'CLIENT_NOT_FOUND', message: 'client not found' } },
+    },
+    {
+      method: 'GET',
+      url: '/credentials',
+      handler: async ({ query }) => {
+        const opts: { after?: string; limit: number } = { limit: int(query.limit, 100, 1, 1000) };
+        if (query.after) opts.after = query.after;
+        return { status: 200, body: { data: await gw.credentials.list(opts) } };
+      },
+    },
+    {
+      method: 'PUT',
+      url: '/credentials/:endpoint',
+      summary: 'Set the credential of an endpoint: {"psk":{"identity","key"(hex)}}, {"rpk":{"publicKey"(base64 SPKI DER)}} or {"x509":{}}',
+      handler: async ({ params, body }) => {
+        try {
+          return { status: 200, body: await gw.credentials.put(params.endpoint ?? '', body) };
+        } catch (e) {
+          return errorReply(e);
+        }
+      },
+    },
+    {
+      method: 'GET',
+      url: '/credentials/:endpoint',
+      handler: async ({ params }) => {
+        const v = await gw.credentials.get(params.endpoint ?? '');
+        return v ? { status: 200, body: v } : { status: 404, body: { code: 'NOT_FOUND', message: 'no credential for this endpoint' } };
+      },
+    },
+    {
+      method: 'DELETE',
+      url: '/credentials/:endpoint',
+      handler: async ({ params }) =>
+        (await gw.credentials.delete(params.endpoint ?? '')) ? { status: 204 } : { status: 404, body: { code: 'NOT_FOUND', message: 'no credential for this endpoint' } },
+    },
+  ];
+}
