@@ -38,6 +38,8 @@ export class MemoryNetwork {
   /** Every datagram sent, for assertions (from, to, bytes, time). Bounded by `traceLimit`. */
   readonly trace: { from: PeerAddress; to: PeerAddress; data: Uint8Array; at: number }[] = [];
   traceLimit = 10_000;
+  /** Targeted loss for tests: return true to drop this datagram (checked before random loss). */
+  dropIf: ((from: PeerAddress, to: PeerAddress, data: Uint8Array) => boolean) | undefined;
   private nextHost = 1;
 
   constructor(
@@ -70,6 +72,10 @@ export class MemoryNetwork {
     this.stats.sent++;
     if (this.trace.length < this.traceLimit) this.trace.push({ from, to, data, at: this.scheduler.now() });
     const c = this.conditions;
+    if (this.dropIf?.(from, to, data)) {
+      this.stats.dropped++;
+      return;
+    }
     if (c.loss > 0 && this.random.float() < c.loss) {
       this.stats.dropped++;
       return;
