@@ -124,7 +124,7 @@ function listener(key: string, base: ListenerConfig, raw: unknown): ListenerConf
   if (!isRecord(raw)) bad(key, raw, 'an object');
   const out = { ...base };
   for (const [k, v] of Object.entries(raw)) {
-    if (k === 'enable') out.enable = bool(`${key}.enable`, v);
+    if (k === 'enable' || k === 'enabled') out.enable = bool(`${key}.${k}`, v);
     else if (k === 'bind') out.bind = typeof v === 'string' ? v : bad(`${key}.bind`, v, 'an address');
     else if (k === 'port') out.port = int(`${key}.port`, v, 0, 65535);
     else bad(`${key}.${k}`, v, 'unknown key');
@@ -141,6 +141,9 @@ export function parseConfig(raw: unknown): Lwm2mGatewayConfig {
     const key = `lwm2m.${k}`;
     switch (k) {
       case 'enable':
+      case 'enabled':
+        c.enable = bool(key, v);
+        break;
       case 'require_security':
         c[k] = bool(key, v);
         break;
