@@ -9,8 +9,11 @@ export interface SimObject {
   instances: Map<number, SimInstance>;
 }
 
-/** A plain description of an object tree: `{ 3: { 0: { 0: 'Acme', 7: [3800, 5000] } } }`. */
-export type TreeSpec = Record<number, Record<number, Record<number, Lwm2mValue | Lwm2mValue[]>>>;
+/** Marks an executable resource in a TreeSpec (it has no value and is not part of reads). */
+export const EXEC: unique symbol = Symbol('exec');
+
+/** A plain description of an object tree: `{ 3: { 0: { 0: 'Acme', 4: EXEC, 7: [3800, 5000] } } }`. */
+export type TreeSpec = Record<number, Record<number, Record<number, Lwm2mValue | Lwm2mValue[] | typeof EXEC>>>;
 
 /**
  * The device's object/instance/resource tree (LwM2M Core §6.1). Small on purpose: one Map
@@ -18,6 +21,8 @@ export type TreeSpec = Record<number, Record<number, Record<number, Lwm2mValue |
  */
 export class ObjectTree {
   readonly objects = new Map<number, SimObject>();
+  /** Executable resources, "/3/0/4". */
+  readonly executables = new Set<string>();
 
   static from(spec: TreeSpec, versions: Record<number, string> = {}): ObjectTree {
     const t = new ObjectTree();
@@ -28,6 +33,10 @@ export class ObjectTree {
       for (const [i, res] of Object.entries(insts)) {
         const inst: SimInstance = new Map();
         for (const [r, val] of Object.entries(res)) {
+          if (val === EXEC) {
+            t.executables.add(`/${o}/${i}/${r}`);
+            continue;
+          }
           inst.set(Number(r), Array.isArray(val) ? new Map(val.map((x, k) => [k, x])) : val);
         }
         obj.instances.set(Number(i), inst);
@@ -60,7 +69,7 @@ export class ObjectTree {
     if (!inst) return false;
     if (p.resourceId === undefined) return true;
     const r = inst.get(p.resourceId);
-    if (r === undefined) return false;
+    if (r === undefined) return p.resourceInstanceId === undefined && this.executables.has(`/${p.objectId}/${p.instanceId}/${p.resourceId}`);
     if (p.resourceInstanceId === undefined) return true;
     return r instanceof Map && r.has(p.resourceInstanceId);
   }

@@ -8,7 +8,7 @@ import type { ResourceValue } from '../node/value';
 import { ServerErrors } from './errors';
 import { type Registration, objectVersions } from './registration';
 import { ATTRIBUTE_NAMES, type DeviceRequest } from './requests';
-import { type DeviceResponse, codeName, isSuccess, splitLinks } from './responses';
+import { type DeviceResponse, codeName, isSuccess } from './responses';
 
 /**
  * The CoAP binding of device management requests (LwM2M Transport §6.4, Table 6.4.3-1 ...):
@@ -186,7 +186,7 @@ export function fromCoapResponse(req: DeviceRequest, reg: Registration, res: Cli
         if (res.contentFormat !== undefined && res.contentFormat !== ContentFormat.LINK) {
           throw ServerErrors.badResponse(`discover answered with content format ${res.contentFormat}`);
         }
-        out.links = splitLinks(new TextDecoder('utf-8', { fatal: true }).decode(res.payload));
+        out.links = discoverLinks(new TextDecoder('utf-8', { fatal: true }).decode(res.payload));
         break;
       case 'create': {
         const loc = optionString(res.options, LOCATION_PATH);
@@ -224,4 +224,23 @@ export function decodeContent(res: { contentFormat?: number; payload: Uint8Array
   } catch (e) {
     throw ServerErrors.badResponse(`format ${format}: ${(e as Error).message}`, { cause: e });
   }
+}
+
+/** Splits a link-format document at top-level commas (RFC 6690 §2), quotes respected. */
+function discoverLinks(text: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  let inTarget = false;
+  for (const ch of text) {
+    if (ch === '"' && !inTarget) quoted = !quoted;
+    else if (ch === '<' && !quoted) inTarget = true;
+    else if (ch === '>' && !quoted) inTarget = false;
+    if (ch === ',' && !quoted && !inTarget) {
+      if (cur.trim()) out.push(cur.trim());
+      cur = '';
+    } else cur += ch;
+  }
+  if (cur.trim()) out.push(cur.trim());
+  return out;
 }

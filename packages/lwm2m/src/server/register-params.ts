@@ -1,5 +1,5 @@
 import { ServerErrors } from './errors';
-import { type LinkEntry, parseLinks } from './links';
+import { DEFAULT_LINK_LIMITS, type Link, parseLinkFormat } from '@m2mhub/coap';
 import { type Lwm2mVersion, type RegisteredObject, SUPPORTED_VERSIONS } from './registration';
 
 /** Limits on a Register/Update; each a config option of the server. */
@@ -87,19 +87,20 @@ export interface ParsedObjectLinks {
  * (and its `ct=` the preferred content format). Throws M2M_LWM2M_BAD_REGISTRATION.
  */
 export function parseObjectLinks(text: string, limits: RegisterLimits = DEFAULT_REGISTER_LIMITS): ParsedObjectLinks {
-  let links: LinkEntry[];
+  let links: Link[];
   try {
-    links = parseLinks(text, limits.maxLinks);
+    // RFC 6690 §2 with coap's bounded parser.
+    links = parseLinkFormat(text, { ...DEFAULT_LINK_LIMITS, maxLinks: limits.maxLinks });
   } catch (e) {
     throw ServerErrors.badRegistration(`link payload: ${(e as Error).message}`, { cause: e });
   }
   let alternatePath = '/';
   let contentFormat: number | undefined;
   for (const l of links) {
-    const rt = l.attributes.rt;
-    if (rt !== undefined && rt.split(' ').includes('oma.lwm2m')) {
-      alternatePath = normalizeRoot(l.target);
-      const ct = l.attributes.ct;
+    const rt = attr(l, 'rt');
+    if (rt?.split(' ').includes('oma.lwm2m')) {
+      alternatePath = normalizeRoot(l.uri);
+      const ct = attr(l, 'ct');
       if (ct !== undefined) {
         const first = ct.split(' ')[0] ?? '';
         if (!/^[0-9]{1,5}$/.test(first)) throw ServerErrors.badRegistration(`bad ct "${ct}"`);
@@ -110,23 +111,23 @@ export function parseObjectLinks(text: string, limits: RegisterLimits = DEFAULT_
   const byId = new Map<number, RegisteredObject>();
   const prefix = alternatePath === '/' ? '' : alternatePath;
   for (const l of links) {
-    const rt = l.attributes.rt;
-    if (rt !== undefined && rt.split(' ').includes('oma.lwm2m')) continue;
-    let t = l.target;
+    const rt = attr(l, 'rt');
+    if (rt?.split(' ').includes('oma.lwm2m')) continue;
+    let t = l.uri;
     if (prefix && t.startsWith(`${prefix}/`)) t = t.slice(prefix.length);
     if (t === '/' || t === '') continue;
     const segs = t.slice(1).split('/');
     if (t[0] !== '/' || segs.length > 2 || !segs.every((s) => /^(0|[1-9][0-9]{0,4})$/.test(s))) {
-      throw ServerErrors.badRegistration(`bad object link <${l.target}>`);
+      throw ServerErrors.badRegistration(`bad object link <${l.uri}>`);
     }
     const id = Number(segs[0]);
     const inst = segs[1] === undefined ? undefined : Number(segs[1]);
-    if (id > 65534 || (inst !== undefined && inst > 65534)) throw ServerErrors.badRegistration(`id out of range in <${l.target}>`);
+    if (id > 65534 || (inst !== undefined && inst > 65534)) throw ServerErrors.badRegistration(`id out of range in <${l.uri}>`);
     let o = byId.get(id);
     if (!o) byId.set(id, (o = { id, instances: [] }));
-    const ver = l.attributes.ver;
+    const ver = attr(l, 'ver');
     if (ver !== undefined && inst === undefined) {
-      if (!/^[0-9]{1,3}\.[0-9]{1,3}$/.test(ver)) throw ServerErrors.badRegistration(`bad ver "${ver}" on <${l.target}>`);
+      if (!/^[0-9]{1,3}\.[0-9]{1,3}$/.test(ver)) throw ServerErrors.badRegistration(`bad ver "${ver}" on <${l.uri}>`);
       o.version = ver;
     }
     if (inst !== undefined && !o.instances.includes(inst)) o.instances.push(inst);
@@ -145,4 +146,8 @@ function normalizeRoot(target: string): string {
   return t;
 }
 
-export type { LinkEntry };
+/** A link parameter's value; a bare name (`;Q`) reads as "". */
+function attr(l: Link, name: string): string | undefined {
+  const v = l.params[name];
+  return v === undefined ? undefined : v === true ? '' : v;
+}

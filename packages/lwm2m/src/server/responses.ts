@@ -60,22 +60,3 @@ export interface DeviceResponse {
 export function isSuccess(code: string): boolean {
   return code.startsWith('2.');
 }
-
-/** Splits a link-format document at top-level commas (RFC 6690 §2), quotes respected. */
-export function splitLinks(text: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  let inTarget = false;
-  for (const ch of text) {
-    if (ch === '"' && !inTarget) quoted = !quoted;
-    else if (ch === '<' && !quoted) inTarget = true;
-    else if (ch === '>' && !quoted) inTarget = false;
-    if (ch === ',' && !quoted && !inTarget) {
-      if (cur.trim()) out.push(cur.trim());
-      cur = '';
-    } else cur += ch;
-  }
-  if (cur.trim()) out.push(cur.trim());
-  return out;
-}

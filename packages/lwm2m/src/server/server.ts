@@ -3,7 +3,6 @@ import {
   type Datagram,
   type Logger,
   type M2MError,
-  type PeerAddress,
   type PeerIdentity,
   type Random,
   type Scheduler,
@@ -15,7 +14,7 @@ import {
   systemScheduler,
   toHex,
 } from '@m2mhub/core';
-import { CodecRegistry } from '../codec/codec-registry';
+import type { CodecRegistry } from '../codec/codec-registry';
 import { defaultCodecs } from '../codec/index';
 import type { ModelProvider } from '../model/types';
 import { Lwm2mPath } from '../node/path';

@@ -1,0 +1,72 @@
+import { CoapEndpoint, type CoapEndpointOptions, OptionNumber, UdpTransport, serializeMessage, uintOption } from '@m2mhub/coap';
+import type { Datagram, DatagramTransport, PeerAddress, Random } from '@m2mhub/core';
+import { systemRandom } from '@m2mhub/core';
+import type { DeviceCoapPort, SimulatedDevice } from './device';
+
+/**
+ * Wraps a transport so a sleeping device (queue mode) neither receives nor answers: incoming
+ * datagrams are dropped while `device.asleep` (LwM2M Core §6.5.4: the client is unreachable).
+ */
+class SleepyTransport implements DatagramTransport {
+  constructor(
+    private readonly inner: DatagramTransport,
+    private readonly device: SimulatedDevice,
+  ) {}
+  get kind() {
+    return this.inner.kind;
+  }
+  start(): Promise<void> {
+    return this.inner.start();
+  }
+  send(data: Uint8Array, peer: PeerAddress): Promise<void> | void {
+    return this.inner.send(data, peer);
+  }
+  onDatagram(handler: (d: Datagram) => void): void {
+    this.inner.onDatagram((d) => {
+      if (!this.device.asleep) handler(d);
+    });
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+  address(): PeerAddress {
+    return this.inner.address();
+  }
+}
+
+export interface DeviceEndpointOptions extends Omit<CoapEndpointOptions, 'transport'> {
+  /** Default: a new UDP socket on 127.0.0.1, ephemeral port. */
+  transport?: DatagramTransport;
+}
+
+/**
+ * Gives a simulated device its own CoAP endpoint (one socket per device: each device needs
+ * its own address) and wires requests to `device.handle`. Notifications go out as their own
+ * messages (RFC 7641 §4.2) with fresh message ids.
+ */
+export async function startDevice(device: SimulatedDevice, opts: DeviceEndpointOptions = {}): Promise<CoapEndpoint> {
+  const inner = opts.transport ?? new UdpTransport({ address: '127.0.0.1', port: 0 });
+  const transport = new SleepyTransport(inner, device);
+  const endpoint = new CoapEndpoint({ ...opts, transport });
+  endpoint.fallback((req) => device.handle(req));
+  const random: Random = opts.random ?? systemRandom;
+  const port: DeviceCoapPort = {
+    request: (peer, req) => endpoint.request(peer, req),
+    notify: (peer, token, res, confirmable) => {
+      const options = [...(res.options ?? [])];
+      if (res.contentFormat !== undefined) options.push(uintOption(OptionNumber.ContentFormat, res.contentFormat));
+      const data = serializeMessage({
+        type: confirmable ? 'CON' : 'NON',
+        code: res.code,
+        messageId: random.int(0x10000),
+        token,
+        options,
+        payload: res.payload ?? new Uint8Array(0),
+      });
+      return inner.send(data, peer);
+    },
+  };
+  device.attach(port);
+  await endpoint.start();
+  return endpoint;
+}

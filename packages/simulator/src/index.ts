@@ -1,0 +1,5 @@
+export * from './attributes';
+export * from './device';
+export * from './endpoint';
+export * from './object-tree';
+export * from './profiles';
