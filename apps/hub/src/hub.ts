@@ -1,0 +1,188 @@
+/**
+ * The composition root: store, broker (with store-backed users), gateways, REST API.
+ * `startHub(config)` is what `main.ts` runs and what tests call with all ports 0.
+ */
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { type ApiPlugin, createApiServer, type HubStatus, type ListenerStatus } from '@m2mhub/admin-api';
+import { type Broker, createBroker, createRuleAuthProvider, type ListenerSpec, type PersistenceConfig } from '@m2mhub/broker';
+import { type Logger, silentLogger, systemRandom, systemScheduler } from '@m2mhub/core';
+import { createLevelStore, createMemoryStore, type Store } from '@m2mhub/store';
+import type { HubConfig } from './config/index';
+import type { HubContext } from './context';
+import { startGateways } from './gateways';
+import { seedUsers, storeAclSource, storeUserSource } from './users';
+
+export const HUB_VERSION = '0.1.0';
+
+export interface HubHandle {
+  /** Stops accepting, closes clients, flushes and closes the store. Idempotent. */
+  stop(): Promise<void>;
+  status(): HubStatus;
+  /** Actual bound port per listener name ("mqtt:tcp", "api:http", ...). */
+  ports: Record<string, number>;
+  context: HubContext;
+  broker: Broker;
+}
+
+export interface HubDeps {
+  logger?: Logger;
+  /** Base for a relative data_dir and TLS file paths (default: process.cwd()). */
+  cwd?: string;
+}
+
+function mqttListeners(c: HubConfig['mqtt'], base: string): ListenerSpec[] {
+  const out: ListenerSpec[] = [];
+  if (c.tcp.enabled) out.push({ name: 'mqtt:tcp', transport: 'tcp', port: c.tcp.port, bind: c.tcp.bind });
+  if (c.ws.enabled) out.push({ name: 'mqtt:ws', transport: 'ws', port: c.ws.port, bind: c.ws.bind, path: c.ws.path });
+  // DESIGN.md §1: TLS and WSS are on when a certificate and key are configured.
+  if (c.tls.cert && c.tls.key) {
+    const tls = { cert: resolve(base, c.tls.cert), key: resolve(base, c.tls.key), ...(c.tls.ca ? { ca: resolve(base, c.tls.ca) } : {}) };
+    out.push({ name: 'mqtt:tls', transport: 'tls', port: c.tls.port, bind: c.tls.bind, tls });
+    out.push({ name: 'mqtt:wss', transport: 'wss', port: c.wss.port, bind: c.wss.bind, path: c.wss.path, tls });
+  }
+  return out;
+}
+
+export async function startHub(config: HubConfig, deps: HubDeps = {}): Promise<HubHandle> {
+  const logger = deps.logger ?? silentLogger;
+  const base = deps.cwd ?? process.cwd();
+  const dataDir = resolve(base, config.data_dir);
+  const startedAt = systemScheduler.now();
+  const cleanups: Array<() => Promise<void>> = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        logger.error({ err }, 'error while stopping');
+      }
+    }
+  };
+
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    const limits = {
+      maxValueBytes: config.store.max_value_size,
+      queueMaxLength: config.store.queue_max_length,
+      listLimit: config.store.list_limit,
+    };
+    const store: Store = config.store.backend === 'memory' ? createMemoryStore(limits) : createLevelStore(join(dataDir, 'store'), limits);
+    await store.open();
+    cleanups.push(() => store.close());
+    logger.info({ backend: store.backend, dataDir }, 'store open');
+
+    const seeded = await seedUsers(store, config.mqtt.auth.users);
+    const acl = await storeAclSource(store, config.mqtt.acl.rules);
+    const persistence: PersistenceConfig = config.cluster.redis.url
+      ? { kind: 'redis', url: config.cluster.redis.url }
+      : config.store.backend === 'memory'
+        ? { kind: 'memory' }
+        : { kind: 'level', path: join(dataDir, 'mqtt') };
+    const l = config.mqtt.limits;
+    const broker = await createBroker({
+      listeners: mqttListeners(config.mqtt, base),
+      persistence,
+      auth: createRuleAuthProvider({
+        authentication: config.mqtt.auth.enabled,
+        allowAnonymous: config.mqtt.auth.allow_anonymous,
+        users: storeUserSource(store),
+        acl,
+        noMatch: config.mqtt.acl.no_match,
+      }),
+      denyAction: config.mqtt.acl.deny_action,
+      limits: {
+        maxConnections: l.max_connections,
+        maxPacketBytes: l.max_packet_size,
+        maxInflight: l.max_inflight,
+        maxQueued: l.max_queued,
+        maxClientIdLength: l.max_clientid_len,
+        connectTimeoutMs: l.connect_timeout,
+        maxKeepaliveSeconds: l.max_keepalive,
+      },
+      sysIntervalMs: config.mqtt.sys_interval * 1000,
+      logger,
+    });
+    cleanups.push(() => broker.stop());
+    if (config.mqtt.auth.enabled) logger.info({ users: seeded }, 'MQTT authentication on');
+
+    const apiPlugins: ApiPlugin[] = [];
+    let apiStarted = false;
+    const context: HubContext = {
+      config,
+      logger,
+      broker,
+      store,
+      registerApiPlugin(p) {
+        if (apiStarted) throw new Error('registerApiPlugin called after the API started');
+        apiPlugins.push(p);
+      },
+      scheduler: systemScheduler,
+      random: systemRandom,
+      dataDir,
+    };
+
+    await broker.listen();
+    const gateways = await startGateways(context);
+    cleanups.push(() => gateways.stop());
+
+    let api: Awaited<ReturnType<typeof createApiServer>> | undefined;
+    let stopping = false;
+    const apiStatus = (): ListenerStatus[] =>
+      config.api.enabled
+        ? [
+            {
+              name: 'api:http',
+              protocol: 'http',
+              transport: 'tcp',
+              bind: config.api.bind,
+              port: api?.server.listening ? (api.server.address() as AddressInfo).port : config.api.port,
+              enabled: true,
+              up: Boolean(api?.server.listening) && !stopping,
+            },
+          ]
+        : [];
+    const status = (): HubStatus => ({
+      version: HUB_VERSION,
+      uptime: Math.round((systemScheduler.now() - startedAt) / 100) / 10,
+      listeners: [
+        ...broker.listeners().map((s) => (stopping ? { ...s, up: false } : s)),
+        ...gateways.status(),
+        ...apiStatus(),
+      ],
+    });
+    if (config.api.enabled) {
+      apiStarted = true;
+      api = await createApiServer({ status, plugins: apiPlugins, docs: config.api.docs, bodyLimit: config.api.body_limit, logger });
+      const server = api;
+      cleanups.push(() => server.close());
+      try {
+        await api.listen({ port: config.api.port, host: config.api.bind });
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.message;
+        throw Object.assign(new Error(`api:http listener cannot listen on ${config.api.bind}:${config.api.port}: ${why}`), { cause: err });
+      }
+      logger.info({ bind: config.api.bind, port: (api.server.address() as AddressInfo).port }, 'REST API up');
+    }
+
+    const ports: Record<string, number> = { ...broker.ports() };
+    for (const s of [...gateways.status(), ...apiStatus()]) if (s.up) ports[s.name] = s.port;
+    let stopped: Promise<void> | undefined;
+    return {
+      stop() {
+        stopping = true;
+        stopped ??= cleanup().then(() => logger.info('hub stopped'));
+        return stopped;
+      },
+      status,
+      ports,
+      context,
+      broker,
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}

@@ -1,0 +1,18 @@
+/** pino: pretty when stdout is a terminal (or log.format=pretty), JSON lines otherwise. */
+import type { Logger } from '@m2mhub/core';
+import { pino } from 'pino';
+import pretty from 'pino-pretty';
+
+export function createLogger(level: string, format: 'auto' | 'json' | 'pretty', isTty = Boolean(process.stdout.isTTY)): Logger & { flush(): void } {
+  const usePretty = format === 'pretty' || (format === 'auto' && isTty);
+  const opts = {
+    level,
+    base: { service: 'm2mhub' },
+    // Defence in depth: never print secrets even if a caller passes them.
+    redact: { paths: ['password', '*.password', 'passwordHash', '*.passwordHash', 'secret', '*.secret', 'psk', '*.psk'], censor: '***' },
+  };
+  const logger = usePretty
+    ? pino(opts, pretty({ colorize: isTty, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' }))
+    : pino(opts, pino.destination({ dest: 1, sync: true }));
+  return logger as unknown as Logger & { flush(): void };
+}
