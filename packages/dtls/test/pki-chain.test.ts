@@ -14,7 +14,7 @@ import {
   parseCertificate,
   validateCertificateChain,
 } from '../src/pki/index';
-import { type OpensslDir, makePki, makeRsaRoot } from './pki-openssl';
+import { type OpensslDir, alertOf, makePki, makeRsaRoot } from './pki-openssl';
 
 let o: OpensslDir;
 let now: number;
@@ -31,16 +31,6 @@ before(() => {
   now = load('leaf').notBefore + 3_600_000;
 });
 after(() => o.cleanup());
-
-function alertOf(fn: () => unknown): number | undefined {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(isM2MError(err), `untyped error ${String(err)}`);
-    return err.wire.alert;
-  }
-  assert.fail('expected a rejection');
-}
 
 /** What `openssl verify` says about the same chain, to check we agree with a real peer. */
 function opensslAccepts(leaf: string, roots: string[], untrusted: string[]): boolean {

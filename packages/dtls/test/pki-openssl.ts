@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isM2MError } from '@m2mhub/core';
 
 export function assertOpenssl(): void {
   let out = '';
@@ -159,4 +160,15 @@ export function makeRsaRoot(o: OpensslDir): void {
   o.run(['req', '-new', '-key', 'rsaleaf.key', '-subj', '/CN=device-rsa-signed', '-out', 'rsaleaf.csr']);
   o.run(['x509', '-req', '-in', 'rsaleaf.csr', '-CA', 'rsa.pem', '-CAkey', 'rsa.key', '-set_serial', '5', '-days', '30',
     '-sha256', '-extfile', 'ext.cnf', '-extensions', 'leaf', '-out', 'rsaleaf.pem']);
+}
+
+/** The TLS alert of the typed error `fn` throws (fails on success or an untyped error). */
+export function alertOf(fn: () => unknown): number | undefined {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(isM2MError(err), `untyped error ${String(err)}`);
+    return err.wire.alert;
+  }
+  assert.fail('expected a rejection');
 }

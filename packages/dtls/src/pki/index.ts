@@ -62,7 +62,13 @@ export {
   type EcCurve,
   type PublicKeyInfo,
 } from './spki';
-export { InMemoryRawPublicKeyStore, InMemoryTrustStore, type RawPublicKeyStore, type TrustStore } from './stores';
+export {
+  InMemoryRawPublicKeyStore,
+  InMemoryTrustStore,
+  type DerTrustStore,
+  type RawPublicKeyStore,
+  type TrustStore,
+} from './stores';
 export {
   KEY_USAGE_NAMES,
   parseCertificate,

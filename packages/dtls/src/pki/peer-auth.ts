@@ -12,12 +12,12 @@ import { CertificateType, type CertificateTypeId } from './messages/certificate-
 import type { CertificateMessage } from './messages/certificate';
 import { type EcPrivateKey, readCertificatesPem, readPrivateKeyPem } from './pem';
 import { decodeP256Spki, encodeP256Spki, spkiFingerprint } from './spki';
-import type { RawPublicKeyStore, TrustStore } from './stores';
+import type { DerTrustStore, RawPublicKeyStore, TrustStore } from './stores';
 import { type Certificate, parseCertificate } from './x509';
 
 export interface PeerAuthOptions {
-  /** Needed to accept X.509 peers. */
-  trustStore?: TrustStore;
+  /** Needed to accept X.509 peers: parsed roots, or DER anchors (the handshake's port). */
+  trustStore?: TrustStore | DerTrustStore;
   /** Needed to accept raw-public-key peers. */
   rawPublicKeyStore?: RawPublicKeyStore;
   /** Wall-clock Unix ms for validity checks (inject `Clock.wallNow()`). */
@@ -31,6 +31,11 @@ export interface AuthenticatedPeer {
   publicKey: Uint8Array;
   /** The validated leaf certificate (X.509 only). */
   certificate?: Certificate;
+}
+
+async function rootsOf(store: TrustStore | DerTrustStore, limits: PkiLimits): Promise<Certificate[]> {
+  if ('trustedRoots' in store) return store.trustedRoots();
+  return (await store.anchors()).map((der) => parseCertificate(der, limits));
 }
 
 /**
@@ -47,14 +52,16 @@ export async function authenticatePeer(msg: CertificateMessage, opts: PeerAuthOp
     const id = spkiFingerprint(encodeP256Spki(publicKey));
     const bound = await opts.rawPublicKeyStore.lookup(id);
     if (!bound) throw PkiErrors.untrustedKey(`raw public key ${id} is not registered`);
-    return { identity: { kind: 'rpk', id, endpoint: bound.endpoint }, publicKey };
+    const identity: PeerIdentity = { kind: 'rpk', id };
+    if (bound.endpoint !== undefined) identity.endpoint = bound.endpoint;
+    return { identity, publicKey };
   }
   if (!opts.trustStore) throw PkiErrors.noCommonParameters('X.509 certificates are not accepted');
   // RFC 5246 §7.4.6: a client that sends no certificate when one is required fails the handshake.
   if (msg.chain.length === 0) throw PkiErrors.noCommonParameters('peer sent no certificate');
   const chain = msg.chain.map((der) => parseCertificate(der, limits));
   const validated = validateCertificateChain(chain, {
-    trustedRoots: await opts.trustStore.trustedRoots(),
+    trustedRoots: await rootsOf(opts.trustStore, limits),
     now: opts.now,
     maxChainLength: limits.maxChainLength,
     // RFC 4492 §5.3/§5.6: an ECDSA signing certificate must allow digitalSignature.

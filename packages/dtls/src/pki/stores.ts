@@ -10,10 +10,21 @@ export interface TrustStore {
   trustedRoots(): Promise<Certificate[]>;
 }
 
-/** Raw public keys (RFC 7250) bound to endpoints (`{"rpk":{"publicKey":"<base64 SPKI>"}}`). */
+/**
+ * Trust anchors as DER, the shape of the handshake's own `TrustStore` port (`../stores`);
+ * `authenticatePeer` accepts either form.
+ */
+export interface DerTrustStore {
+  anchors(): Promise<Uint8Array[]> | Uint8Array[];
+}
+
+/**
+ * Raw public keys (RFC 7250) bound to endpoints (`{"rpk":{"publicKey":"<base64 SPKI>"}}`).
+ * Sync answers and an absent endpoint are allowed so the handshake's `RpkStore` fits too.
+ */
 export interface RawPublicKeyStore {
   /** The endpoint bound to the key whose SPKI DER has this SHA-256 (lower-case hex). */
-  lookup(spkiFingerprintHex: string): Promise<{ endpoint: string } | undefined>;
+  lookup(spkiFingerprintHex: string): Promise<{ endpoint?: string } | undefined> | { endpoint?: string } | undefined;
 }
 
 export class InMemoryTrustStore implements TrustStore {
