@@ -12,8 +12,16 @@ export interface RegisterLimits {
   minLifetime: number;
   /** Largest accepted lifetime (s). */
   maxLifetime: number;
+  /** LwM2M versions accepted in `lwm2m=` (others: 4.12). */
+  versions: readonly Lwm2mVersion[];
 }
-export const DEFAULT_REGISTER_LIMITS: RegisterLimits = { maxLinks: 1024, maxEndpointLength: 256, minLifetime: 1, maxLifetime: 31_536_000 };
+export const DEFAULT_REGISTER_LIMITS: RegisterLimits = {
+  maxLinks: 1024,
+  maxEndpointLength: 256,
+  minLifetime: 1,
+  maxLifetime: 31_536_000,
+  versions: SUPPORTED_VERSIONS,
+};
 
 /** The query parameters of Register / Update (LwM2M Core §6.2.1, §6.2.2). */
 export interface RegisterParams {
@@ -52,7 +60,7 @@ export function parseRegisterQuery(query: readonly string[], limits: RegisterLim
         // LwM2M Transport 1.1 §6.4.3 / Core §6.2.1: an unsupported version gets 4.12
         // Precondition Failed (the Wakaama server does so: anjay-client.jsonl frames 1-2;
         // Anjay then retries with lwm2m=1.1).
-        if (!(SUPPORTED_VERSIONS as readonly string[]).includes(value ?? '')) throw ServerErrors.unsupportedVersion(`lwm2m=${value ?? ''}`);
+        if (!(limits.versions as readonly string[]).includes(value ?? '')) throw ServerErrors.unsupportedVersion(`lwm2m=${value ?? ''}`);
         out.lwm2mVersion = value as Lwm2mVersion;
         break;
       case 'b':
