@@ -588,40 +588,40 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
     return this.dispatch(reg, req, opts);
   }
 
-  read(endpoint: string, path: string, format?: number, opts?: SendOptions): Promise<DeviceResponse> {
+  async read(endpoint: string, path: string, format?: number, opts?: SendOptions): Promise<DeviceResponse> {
     return this.send(endpoint, Requests.read(path, format), opts);
   }
-  discover(endpoint: string, path: string, opts?: SendOptions): Promise<DeviceResponse> {
+  async discover(endpoint: string, path: string, opts?: SendOptions): Promise<DeviceResponse> {
     return this.send(endpoint, Requests.discover(path), opts);
   }
-  write(endpoint: string, path: string, values: ResourceValue[], mode: 'replace' | 'update' = 'replace', format?: number, opts?: SendOptions): Promise<DeviceResponse> {
+  async write(endpoint: string, path: string, values: ResourceValue[], mode: 'replace' | 'update' = 'replace', format?: number, opts?: SendOptions): Promise<DeviceResponse> {
     return this.send(endpoint, Requests.write(format === undefined ? { path, values, mode } : { path, values, mode, format }), opts);
   }
-  writeAttributes(endpoint: string, path: string, attributes: NotificationAttributes, opts?: SendOptions): Promise<DeviceResponse> {
+  async writeAttributes(endpoint: string, path: string, attributes: NotificationAttributes, opts?: SendOptions): Promise<DeviceResponse> {
     return this.send(endpoint, Requests.writeAttributes(path, attributes), opts);
   }
-  execute(endpoint: string, path: string, args?: string, opts?: SendOptions): Promise<DeviceResponse> {
+  async execute(endpoint: string, path: string, args?: string, opts?: SendOptions): Promise<DeviceResponse> {
     return this.send(endpoint, Requests.execute(path, args), opts);
   }
-  create(endpoint: string, objectPath: string, values: ResourceValue[], instanceId?: number, format?: number, opts?: SendOptions): Promise<DeviceResponse> {
+  async create(endpoint: string, objectPath: string, values: ResourceValue[], instanceId?: number, format?: number, opts?: SendOptions): Promise<DeviceResponse> {
     const r: Omit<import('./requests').CreateRequest, 'kind'> = { path: objectPath, values };
     if (instanceId !== undefined) r.instanceId = instanceId;
     if (format !== undefined) r.format = format;
     return this.send(endpoint, Requests.create(r), opts);
   }
-  delete(endpoint: string, path: string, opts?: SendOptions): Promise<DeviceResponse> {
+  async delete(endpoint: string, path: string, opts?: SendOptions): Promise<DeviceResponse> {
     return this.send(endpoint, Requests.delete(path), opts);
   }
-  readComposite(endpoint: string, paths: string[], format?: number, opts?: SendOptions): Promise<DeviceResponse> {
+  async readComposite(endpoint: string, paths: string[], format?: number, opts?: SendOptions): Promise<DeviceResponse> {
     return this.send(endpoint, Requests.readComposite(paths, format), opts);
   }
-  writeComposite(endpoint: string, values: ResourceValue[], format?: number, opts?: SendOptions): Promise<DeviceResponse> {
+  async writeComposite(endpoint: string, values: ResourceValue[], format?: number, opts?: SendOptions): Promise<DeviceResponse> {
     return this.send(endpoint, Requests.writeComposite(values, format), opts);
   }
-  observe(endpoint: string, path: string, format?: number, opts?: SendOptions): Promise<DeviceResponse> {
+  async observe(endpoint: string, path: string, format?: number, opts?: SendOptions): Promise<DeviceResponse> {
     return this.send(endpoint, Requests.observe(path, format), opts);
   }
-  observeComposite(endpoint: string, paths: string[], format?: number, opts?: SendOptions): Promise<DeviceResponse> {
+  async observeComposite(endpoint: string, paths: string[], format?: number, opts?: SendOptions): Promise<DeviceResponse> {
     return this.send(endpoint, Requests.observeComposite(paths, format), opts);
   }
 
