@@ -3,3 +3,4 @@ export * from './model/index';
 export * from './node/index';
 export * from './registry/index';
 export * from './server/index';
+export * from './bootstrap/index';

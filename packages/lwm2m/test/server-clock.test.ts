@@ -8,7 +8,6 @@ import {
   InMemoryObservationStore,
   InMemoryRegistrationStore,
   InMemoryRequestQueueStore,
-  type Lwm2mServer,
   type Lwm2mServerConfig,
   type Lwm2mServerEvents,
   createLwm2mServer,

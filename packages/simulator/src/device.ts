@@ -102,7 +102,7 @@ export class SimulatedDevice extends TypedEmitter<SimDeviceEvents> {
   location: string | undefined;
   /** While asleep (queue mode) the device neither answers nor processes datagrams. */
   asleep = false;
-  private readonly opts: SimDeviceOptions;
+  private readonly opts: SimDeviceOptions & { server: PeerAddress };
   private readonly formats: SimFormats;
   private readonly model: ModelProvider;
   private readonly codecs: CodecRegistry;
@@ -114,7 +114,7 @@ export class SimulatedDevice extends TypedEmitter<SimDeviceEvents> {
 
   constructor(opts: SimDeviceOptions) {
     super();
-    this.opts = opts;
+    this.opts = { ...opts };
     this.endpoint = opts.endpoint;
     this.tree = opts.tree;
     this.lwm2mVersion = opts.lwm2mVersion ?? '1.1';
@@ -127,6 +127,35 @@ export class SimulatedDevice extends TypedEmitter<SimDeviceEvents> {
     this.model = opts.model ?? sharedModel();
     this.codecs = opts.codecs ?? sharedCodecs();
     this.scheduler = opts.scheduler ?? systemScheduler;
+  }
+
+  /** Points the device at another LwM2M server (e.g. the one a bootstrap wrote). */
+  setServer(server: PeerAddress): void {
+    this.opts.server = server;
+  }
+
+  /** The first non-bootstrap LwM2M Server account in the tree (/0 + /1), after a bootstrap. */
+  serverAccount(): { uri: string; shortServerId: number; lifetime?: number; binding?: string; pskIdentity?: string } | undefined {
+    const sec = this.tree.objects.get(0);
+    if (!sec) return undefined;
+    for (const inst of sec.instances.values()) {
+      if (inst.get(1) === true) continue;
+      const uri = inst.get(0);
+      const ssid = inst.get(10);
+      if (typeof uri !== 'string' || typeof ssid !== 'number') continue;
+      const out: { uri: string; shortServerId: number; lifetime?: number; binding?: string; pskIdentity?: string } = { uri, shortServerId: ssid };
+      const id = inst.get(3);
+      if (id instanceof Uint8Array && id.length > 0) out.pskIdentity = Buffer.from(id).toString('utf8');
+      for (const srv of this.tree.objects.get(1)?.instances.values() ?? []) {
+        if (srv.get(0) !== ssid) continue;
+        const lt = srv.get(1);
+        const b = srv.get(7);
+        if (typeof lt === 'number') out.lifetime = lt;
+        if (typeof b === 'string') out.binding = b;
+      }
+      return out;
+    }
+    return undefined;
   }
 
   attach(port: DeviceCoapPort): void {
@@ -453,7 +482,10 @@ export class SimulatedDevice extends TypedEmitter<SimDeviceEvents> {
   private delete(path: Lwm2mPath): OutgoingResponse {
     if (this.bootstrapWaiter && (path.level === 'root' || path.level === 'object')) {
       // LwM2M Core §6.1.7.5 Bootstrap-Delete on "/" or an object: everything but the bootstrap account.
-      for (const [oid, obj] of this.tree.objects) if (path.objectId === undefined || path.objectId === oid) obj.instances.clear();
+      for (const [oid, obj] of this.tree.objects) {
+        if (path.objectId !== undefined && path.objectId !== oid) continue;
+        for (const [iid, inst] of [...obj.instances]) if (!(oid === 0 && inst.get(1) === true)) obj.instances.delete(iid);
+      }
       return { code: '2.02' };
     }
     if (path.level !== 'instance') return { code: '4.05' };

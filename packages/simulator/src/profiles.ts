@@ -64,7 +64,7 @@ export function basicProfile(endpoint: string, lwm2mVersion: '1.0' | '1.1' | '1.
   const tree = ObjectTree.from({
     1: { 0: { 0: 1, 1: 300, 6: false, 7: 'U' } },
     3: { 0: deviceObject() },
-    3303: { 0: { 5700: 21.5, 5701: 'Cel' } },
+    3303: { 0: { 5700: 21.5, 5701: 'Cel', 5750: 'Outdoor' } },
   });
   return {
     endpoint,

@@ -1,0 +1,2 @@
+export * from './bootstrap-server';
+export * from './config';
