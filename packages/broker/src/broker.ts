@@ -69,6 +69,8 @@ export interface SubscribeOptions {
 }
 
 export interface InProcessMessage {
+  /** Unique per publish: Aedes `brokerId:brokerCounter` (dedup across redeliveries). */
+  id?: string;
   topic: string;
   payload: Buffer;
   qos: 0 | 1 | 2;
@@ -299,7 +301,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     const deliver = (packet: AedesPublishPacket, cb: () => void) => {
       // mqemitter matches `#` against `$` topics; MQTT does not [MQTT-4.7.2-1].
       if (packet.topic !== DROPPED_TOPIC && topicMatches(filter, packet.topic)) {
-        call({ topic: packet.topic, payload: Buffer.from(packet.payload as Buffer), qos: packet.qos, retain: false });
+        call({ id: `${packet.brokerId}:${packet.brokerCounter}`, topic: packet.topic, payload: Buffer.from(packet.payload as Buffer), qos: packet.qos, retain: false });
       }
       cb();
     };

@@ -72,13 +72,16 @@ describe('broker over real sockets', () => {
 
   it('in-process subscribe receives what an MQTT.js client publishes over WebSocket, and vice versa', async () => {
     const got: string[] = [];
+    const ids: string[] = [];
     const unsub = await broker.subscribe('gw/cmd/#', (m) => {
       got.push(`${m.topic}=${m.payload.toString()}`);
+      ids.push(m.id ?? '');
     });
     const c = await connected(ws);
     c.publish('gw/cmd/dev1', 'reboot', { qos: 1 });
     await waitFor(() => got.length === 1);
     assert.deepEqual(got, ['gw/cmd/dev1=reboot']);
+    assert.match(ids[0]!, new RegExp(`^${broker.id}:\\d+$`));
     await unsub();
     c.publish('gw/cmd/dev1', 'again');
     await c.subscribeAsync('gw/up/#', { qos: 1 });
