@@ -26,7 +26,7 @@ export class Lwm2mJsonCodec implements ContentCodec {
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw bad('top level is not an object');
     const o = doc as Record<string, unknown>;
     if (o.bn !== undefined && typeof o.bn !== 'string') throw bad('"bn" must be a string');
-    if (o.bt !== undefined && typeof o.bt !== 'number') throw bad('"bt" must be a number');
+    if (o.bt !== undefined && typeof o.bt !== 'number' && typeof o.bt !== 'bigint') throw bad('"bt" must be a number');
     if (!Array.isArray(o.e)) throw bad('"e" must be an array');
     checkRecordCount(o.e.length, this.limits);
     const base = (o.bn as string | undefined) ?? (ctx.path.level === 'root' ? '/' : `${ctx.path}/`);
@@ -36,18 +36,20 @@ export class Lwm2mJsonCodec implements ContentCodec {
       const r: SenmlRecord = {};
       if (i === 0) {
         r.bn = base;
-        if (o.bt !== undefined) r.bt = o.bt as number;
+        if (o.bt !== undefined) r.bt = Number(o.bt);
       }
       const field = (k: string, t: string) => {
         const v = e[k];
-        if (v !== undefined && typeof v !== t) throw bad(`entry ${i}: "${k}" must be a ${t}`);
+        if (v !== undefined && typeof v !== t && !(t === 'number' && typeof v === 'bigint')) {
+          throw bad(`entry ${i}: "${k}" must be a ${t}`);
+        }
         return v;
       };
       const n = field('n', 'string') as string | undefined;
       if (n !== undefined) r.n = n;
-      const t = field('t', 'number') as number | undefined;
-      if (t !== undefined) r.t = t;
-      const v = field('v', 'number') as number | undefined;
+      const t = field('t', 'number') as number | bigint | undefined;
+      if (t !== undefined) r.t = Number(t);
+      const v = field('v', 'number') as number | bigint | undefined;
       if (v !== undefined) r.v = v;
       const sv = field('sv', 'string') as string | undefined;
       if (sv !== undefined) r.vs = sv;

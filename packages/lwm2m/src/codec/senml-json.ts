@@ -11,20 +11,16 @@ import {
   recordsToValues,
   valuesToRecords,
 } from './senml';
+import { parseJsonExact } from './json';
 import { decodeUtf8 } from './text';
 import { ContentFormat, type ContentCodec, type DecodeContext, type EncodeContext } from './types';
 import { base64UrlEncode } from './typing';
 
 const bad = (d: string) => Lwm2mErrors.malformedPayload(`SenML JSON: ${d}`);
 
-/** Parses JSON; integers beyond 2^53 lose precision here (JSON.parse); use SenML CBOR for 64-bit values. */
+/** Parses JSON with integers beyond 2^53-1 kept exact as bigint (see json.ts). */
 export function parseJson(payload: Uint8Array, what: string): unknown {
-  const text = decodeUtf8(payload, what);
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw Lwm2mErrors.malformedPayload(`${what}: ${(err as Error).message}`);
-  }
+  return parseJsonExact(decodeUtf8(payload, what), what);
 }
 
 function str(r: Record<string, unknown>, k: string, i: number): string | undefined {
@@ -36,8 +32,13 @@ function str(r: Record<string, unknown>, k: string, i: number): string | undefin
 function num(r: Record<string, unknown>, k: string, i: number): number | undefined {
   const v = r[k];
   if (v === undefined) return undefined;
+  if (typeof v === 'bigint') return Number(v);
   if (typeof v !== 'number') throw bad(`record ${i}: "${k}" must be a number`);
   return v;
+}
+function bignum(r: Record<string, unknown>, k: string, i: number): number | bigint | undefined {
+  const v = r[k];
+  return typeof v === 'bigint' ? v : num(r, k, i);
 }
 
 export function parseSenmlJson(payload: Uint8Array, limits: SenmlLimits = {}): SenmlRecord[] {
@@ -56,7 +57,7 @@ export function parseSenmlJson(payload: Uint8Array, limits: SenmlLimits = {}): S
     set('bv', num(o, 'bv', i));
     set('n', str(o, 'n', i));
     set('t', num(o, 't', i));
-    set('v', num(o, 'v', i));
+    set('v', bignum(o, 'v', i));
     set('vs', str(o, 'vs', i));
     set('vd', str(o, 'vd', i));
     set('vlo', str(o, 'vlo', i));
