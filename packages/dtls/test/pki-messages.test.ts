@@ -198,7 +198,8 @@ describe('hello extensions', () => {
     assert.equal(alertOf(() => parseCertificateTypeList(Uint8Array.of(3, 2))), PkiAlert.decodeError);
     assert.equal(alertOf(() => parseCertificateTypeSelection(Uint8Array.of(2, 0))), PkiAlert.decodeError);
     assert.equal(negotiateCertificateType(undefined, [2, 0]), 0);
-    assert.equal(negotiateCertificateType([0, 2], [2, 0]), 2);
+    assert.equal(negotiateCertificateType([0, 2], [2, 0]), 0); // the client's preference wins
+    assert.equal(negotiateCertificateType([2, 0], [0, 2]), 2);
     assert.equal(negotiateCertificateType([0, 2], [0]), 0);
     assert.equal(alertOf(() => negotiateCertificateType([1], [2, 0])), PkiAlert.unsupportedCertificate);
     assert.equal(alertOf(() => negotiateCertificateType(undefined, [2])), PkiAlert.unsupportedCertificate);

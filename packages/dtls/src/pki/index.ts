@@ -129,3 +129,20 @@ export {
   type DigitallySigned,
   type SignatureAndHash,
 } from './messages/signature-algorithms';
+// The ECDHE_ECDSA handshake steps the state machines call (RFC 5246 §7.3, RFC 4492 §2.2, RFC 7250 §4).
+export {
+  buildEcdheClientFlight,
+  buildEcdheServerFlight,
+  ecdheClientHelloExtensions,
+  ecdheEcdsaAcceptable,
+  ecdheServerPremaster,
+  negotiateEcdheServer,
+  readEcdheServerHello,
+  type EcdheClientFlight,
+  type EcdheClientNegotiation,
+  type EcdheClientOptions,
+  type EcdheServerFlight,
+  type EcdheServerNegotiation,
+  type EcdheServerOptions,
+  type HelloExtension,
+} from './ecdhe-handshake';

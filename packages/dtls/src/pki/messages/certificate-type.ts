@@ -32,15 +32,18 @@ export function parseCertificateTypeSelection(data: Uint8Array): number {
 }
 
 /**
- * The server's choice: the first type in `supported` (our preference) that the client offered.
- * An absent extension means X.509 only (RFC 7250 §4.1). No type in common is fatal with
- * unsupported_certificate (RFC 7250 §4.1, outcome 2).
+ * The server's choice: the first type in the client's list (its preference order) that we
+ * `supported`. An absent extension means X.509 only (RFC 7250 §4.1). No type in common is fatal
+ * with unsupported_certificate (RFC 7250 §4.1, outcome 2).
  */
 export function negotiateCertificateType(
   offered: readonly number[] | undefined,
   supported: readonly CertificateTypeId[],
 ): CertificateTypeId {
   const peer = offered ?? [CertificateType.x509];
-  for (const t of supported) if (peer.includes(t)) return t;
+  for (const t of peer) {
+    const ours = supported.find((s) => s === t);
+    if (ours !== undefined) return ours;
+  }
   throw PkiErrors.unsupportedCertificate(`no common certificate type (offered ${peer.join(',')}, supported ${supported.join(',')})`);
 }
