@@ -149,7 +149,7 @@ export class Lwm2mGatewayCore {
     if (!this.topics.commandFilterIsPerDevice()) {
       this.deps.logger.warn({ topic }, 'lwm2m command topic has no endpoint placeholder: every device receives every command (as EMQX)');
     }
-    this.unsubscribe = await this.deps.broker.subscribe(topic, qos, (m) => this.onMqtt(m));
+    this.unsubscribe = await this.deps.broker.subscribe(topic, (m) => this.onMqtt(m), { qos });
   }
 
   async stop(): Promise<void> {

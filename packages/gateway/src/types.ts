@@ -28,13 +28,14 @@ export interface PublishOptions {
 export type Unsubscribe = () => Promise<void>;
 
 /**
- * The broker, as an in-process MQTT client. Publishes go through the broker's routing (and,
- * in a cluster, its Redis emitter), so a command published on any node reaches the node
- * that holds the device's session.
+ * The broker, as an in-process MQTT client (the same shape as @m2mhub/broker's BrokerClient,
+ * so the hub passes the broker itself). Publishes go through the broker's routing (and, in a
+ * cluster, its Redis emitter), so a command published on any node reaches the node that holds
+ * the device's session.
  */
 export interface BrokerClient {
   publish(topic: string, payload: Uint8Array | string, opts?: PublishOptions): Promise<void>;
-  subscribe(filter: string, qos: QoS, handler: (msg: GatewayMessage) => void): Promise<Unsubscribe>;
+  subscribe(filter: string, handler: (msg: GatewayMessage) => void | Promise<void>, opts?: { qos?: QoS }): Promise<Unsubscribe>;
 }
 
 export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'DELETE';
