@@ -1,11 +1,11 @@
 /** Config loading (DESIGN.md §1): precedence, EMQX-style env names, one-line errors; start-up failures of the real process. */
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, defaultConfig, hubSchema, loadConfig, startHub } from '../src/index';
-import { HOST, portEnv, runHubExpectingExit, tempDir } from './helpers';
+import { ConfigError, configReference, defaultConfig, hubSchema, loadConfig, startHub } from '../src/index';
+import { HOST, portEnv, ROOT, runHubExpectingExit, tempDir } from './helpers';
 
 describe('config', () => {
   it('DESIGN.md §1: defaults are the documented ports', () => {
@@ -97,6 +97,15 @@ describe('config', () => {
       blocker.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('docs/config.md lists every key (regenerate: pnpm --filter @m2mhub/hub config-docs)', () => {
+    const doc = readFileSync(join(ROOT, 'docs/config.md'), 'utf8');
+    const missing = configReference(hubSchema)
+      .split('\n')
+      .slice(2)
+      .filter((row) => !doc.includes(row));
+    assert.deepEqual(missing, [], 'docs/config.md is out of date');
   });
 
   it('startHub in-process with every port 0 reports the bound ports and stops cleanly', async () => {

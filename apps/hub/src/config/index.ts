@@ -20,4 +20,4 @@ export const hubSchema = {
 
 export type HubConfig = ConfigOf<typeof hubSchema>;
 export type { ConfigUser } from './mqtt';
-export { ConfigError, ConfigErrors, defaultConfig, helpText, loadConfig, type LoadSources } from './load';
+export { ConfigError, ConfigErrors, configReference, defaultConfig, helpText, loadConfig, type LoadSources } from './load';

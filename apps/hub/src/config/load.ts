@@ -175,3 +175,14 @@ export function helpText<S extends Section>(schema: S): string {
   }
   return lines.join('\n');
 }
+
+/** The key reference of docs/config.md, generated from the schema (a test keeps them in sync). */
+export function configReference<S extends Section>(schema: S): string {
+  const rows = ['| key | environment variable | default | allowed | description |', '|---|---|---|---|---|'];
+  for (const [key, f] of walkFields(schema)) {
+    const env = `M2MHUB_${key.split('.').join('__').toUpperCase()}`;
+    const def = f.default === undefined ? '(unset)' : `\`${JSON.stringify(f.default)}\``;
+    rows.push(`| \`${key}\` | \`${env}\` | ${def} | ${f.allowed.replace(/\|/g, '\\|')} | ${f.description.replace(/\|/g, '\\|')} |`);
+  }
+  return rows.join('\n');
+}
