@@ -1,87 +1,31 @@
 /**
- * Generates the built-in object table `src/registry/generated/objects.json` from the OMNA
- * LwM2M registry XML files (default `../shared/lwm2m-registry/` relative to the repo root;
- * another directory may be given as the first argument).
- *
- * Keeps the facts (ids, names, versions, operations, types, multiplicity, mandatory, units,
- * ranges) and no descriptions. Only files carrying a licence header (the OMA BSD-3-Clause
- * one, or Apache-2.0 for some third-party objects) are used; the others are skipped and listed. Run: `pnpm --filter @m2mhub/lwm2m gen-registry`.
+ * Generates the built-in object table `src/registry/generated/objects.json` (+ `NOTICE`) from
+ * the OMNA LwM2M registry XML files: default `../shared/lwm2m-registry/` relative to the repo
+ * root, or the directory given as first argument. `--check` compares instead of writing
+ * (exit 1 when the committed files are stale). Run: `pnpm --filter @m2mhub/lwm2m gen-registry`.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseObjectXml } from '../src/model/xml';
-import { encodeObjects } from '../src/registry/compact';
+import { generateRegistry } from '../src/registry/generate';
 
+const args = process.argv.slice(2);
+const check = args.includes('--check');
 const pkgDir = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const repoRoot = resolve(pkgDir, '../..');
-const srcDir = resolve(process.argv[2] ?? join(repoRoot, '../shared/lwm2m-registry'));
+const srcDir = resolve(args.find((a) => !a.startsWith('--')) ?? join(repoRoot, '../shared/lwm2m-registry'));
 const outDir = join(pkgDir, 'src/registry/generated');
 
-const BSD3 = /Redistribution and use in source and binary forms/;
-const APACHE2 = /Apache License[\s\S]{0,200}Version 2\.0/;
-
-const files = readdirSync(srcDir)
-  .filter((f) => f.endsWith('.xml'))
-  .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-const skipped: { file: string; reason: string }[] = [];
-const objects = [];
-const copyrights = new Set<string>();
-const apache: string[] = [];
-for (const f of files) {
-  const text = readFileSync(join(srcDir, f), 'utf8');
-  const licence = BSD3.test(text) ? 'BSD-3-Clause' : APACHE2.test(text) ? 'Apache-2.0' : undefined;
-  if (!licence) {
-    skipped.push({ file: f, reason: 'no licence header' });
-    continue;
-  }
-  try {
-    const parsed = parseObjectXml(text, f, { descriptions: false });
-    objects.push(...parsed);
-    const c = /Copyright (?:\(c\) )?[0-9]{4}[^\n]*/i.exec(text);
-    if (c) copyrights.add(c[0].trim().replace(/\s+/g, ' '));
-    if (licence === 'Apache-2.0') apache.push(...parsed.map((o) => String(o.id)));
-  } catch (err) {
-    skipped.push({ file: f, reason: err instanceof Error ? err.message : String(err) });
-  }
+const g = generateRegistry(srcDir);
+const jsonFile = join(outDir, 'objects.json');
+const noticeFile = join(outDir, 'NOTICE');
+if (check) {
+  const same = readFileSync(jsonFile, 'utf8') === g.json && readFileSync(noticeFile, 'utf8') === g.notice;
+  console.log(same ? 'generated registry is up to date' : 'generated registry is STALE: run gen-registry');
+  process.exit(same ? 0 : 1);
 }
-objects.sort((a, b) => a.id - b.id || a.version.localeCompare(b.version));
-
-const notice = [
-  'Object definitions generated from the OMNA LwM2M Registry',
-  '(https://github.com/OpenMobileAlliance/lwm2m-registry), by packages/lwm2m/scripts/gen-registry.ts.',
-  'Copyright notices of the source files:',
-  [...copyrights].sort().join('; '),
-  'Except where noted below, the definitions are licensed under the BSD-3-Clause licence:',
-  'Redistribution and use in source and binary forms, with or without modification, are permitted',
-  'provided that the following conditions are met: 1. Redistributions of source code must retain the',
-  'above copyright notice, this list of conditions and the following disclaimer. 2. Redistributions in',
-  'binary form must reproduce the above copyright notice, this list of conditions and the following',
-  'disclaimer in the documentation and/or other materials provided with the distribution. 3. Neither the',
-  'name of the copyright holder nor the names of its contributors may be used to endorse or promote',
-  'products derived from this software without specific prior written permission.',
-  'THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND ANY EXPRESS OR IMPLIED',
-  'WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A',
-  'PARTICULAR PURPOSE ARE DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE FOR',
-  'ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES (INCLUDING, BUT NOT',
-  'LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS',
-  'INTERRUPTION) HOWEVER CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR',
-  'TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE OF THIS SOFTWARE, EVEN IF',
-  'ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.',
-  '',
-  `Objects ${apache.join(', ')} are instead licensed under the Apache License, Version 2.0`,
-  '(http://www.apache.org/licenses/LICENSE-2.0) by their copyright holders named above.',
-];
-
-const data = {
-  notice: notice.join('\n'),
-  schema:
-    'objects: [id, name, version, lwm2mVersion, multiple, mandatory, urn, resources]; resources: [id, name, operations, multiple, mandatory, type, rangeEnumeration, units]; 1/0 booleans, "" for absent',
-  objects: encodeObjects(objects),
-};
-const json = `{\n"notice": ${JSON.stringify(data.notice)},\n"schema": ${JSON.stringify(data.schema)},\n"objects": [\n${data.objects.map((o) => JSON.stringify(o)).join(',\n')}\n]}\n`;
-writeFileSync(join(outDir, 'objects.json'), json);
-writeFileSync(join(outDir, 'NOTICE'), `${data.notice}\n`);
-console.log(`wrote ${objects.length} object definitions (${json.length} bytes) to ${relative(process.cwd(), outDir)}`);
-console.log(`skipped ${skipped.length} file(s):`);
-for (const s of skipped) console.log(`  ${s.file}: ${s.reason}`);
+writeFileSync(jsonFile, g.json);
+writeFileSync(noticeFile, g.notice);
+console.log(`wrote ${g.objects.length} object definitions (${g.json.length} bytes) to ${relative(process.cwd(), outDir)}`);
+console.log(`skipped ${g.skipped.length} file(s):`);
+for (const s of g.skipped) console.log(`  ${s.file}: ${s.reason}`);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { builtinObjects } from '../src/index';
-import { builtinRegistry } from './codec-helpers';
+import { generateRegistry } from '../src/registry/generate';
+import { REGISTRY_XML, builtinRegistry } from './codec-helpers';
 
 describe('built-in object registry (generated)', () => {
   it('holds the licensed OMNA objects with their facts', () => {
@@ -32,5 +33,15 @@ describe('built-in object registry (generated)', () => {
     assert.match(notice, /Open Mobile Alliance/);
     const json = JSON.parse(readFileSync(new URL('../src/registry/generated/objects.json', import.meta.url), 'utf8'));
     assert.equal(json.notice, notice.trimEnd());
+  });
+  it('the committed objects.json is what the generator makes from the registry XML (not stale), skipping unlicensed files', () => {
+    const g = generateRegistry(REGISTRY_XML);
+    assert.equal(g.json, readFileSync(new URL('../src/registry/generated/objects.json', import.meta.url), 'utf8'));
+    assert.equal(g.notice, readFileSync(new URL('../src/registry/generated/NOTICE', import.meta.url), 'utf8'));
+    assert.deepEqual(
+      g.skipped.map((s) => s.file),
+      ['3443.xml', '10244.xml', '10254.xml', '10258.xml', '10309.xml', '10314.xml', 'Common.xml', 'DDF.xml', 'LWM2M_senml_units.xml'],
+    );
+    assert.ok(g.skipped.every((s) => s.reason === 'no licence header'));
   });
 });
