@@ -126,7 +126,7 @@ test('RFC 7252 §4.2/§5.4.1: malformed CON gets RST, unknown critical option ge
 async function notifyingDevice(net: ReturnType<typeof fakeNet>) {
   const dev = net.network.transport();
   await dev.start();
-  let token = new Uint8Array(0);
+  let token: Uint8Array = new Uint8Array(0);
   let clientAddr: Datagram['peer'] | undefined;
   let mid = 100;
   const received: CoapMessage[] = [];
@@ -263,7 +263,7 @@ test('RFC 7959: block-wise GET and PUT of 100 KiB complete under 20% loss', asyn
   // 36% of round trips fail at 20% loss: 4 retransmissions would give up on ~1 of 200 blocks.
   const client = await net.endpoint({ transmission: { maxRetransmit: 10 } });
   const body = bytes(100 * 1024);
-  let stored = new Uint8Array(0);
+  let stored: Uint8Array = new Uint8Array(0);
   server.route('GET', '/fw', () => ({ code: '2.05', payload: body }));
   server.route('PUT', '/fw', (req) => {
     stored = req.payload;
@@ -282,7 +282,7 @@ test('RFC 7959 §2.3: block size negotiation takes the smaller of both sides', a
   const server = await net.endpoint({ limits: { blockSize: 64 } });
   const client = await net.endpoint({ limits: { blockSize: 256 } });
   const body = bytes(1000);
-  let stored = new Uint8Array(0);
+  let stored: Uint8Array = new Uint8Array(0);
   server.route('PUT', '/x', (req) => {
     stored = req.payload;
     return { code: '2.04', payload: body };

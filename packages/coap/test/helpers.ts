@@ -43,40 +43,56 @@ export interface LibcoapServer {
   stop(): Promise<void>;
 }
 
+/** Sends an Empty CON (CoAP ping) from a raw socket every 100 ms until an RST comes back or `ms` pass. */
+async function rawPing(port: number, ms: number): Promise<boolean> {
+  const sock = createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  try {
+    return await new Promise<boolean>((resolve) => {
+      const iv = setInterval(() => sock.send(Uint8Array.of(0x40, 0, 0x12, 0x34), port, '127.0.0.1'), 100);
+      const to = setTimeout(() => {
+        clearInterval(iv);
+        resolve(false);
+      }, ms);
+      sock.on('message', (m) => {
+        if (m.length === 4 && (m[0]! & 0x30) === 0x30) {
+          clearInterval(iv);
+          clearTimeout(to);
+          resolve(true);
+        }
+      });
+    });
+  } finally {
+    sock.close();
+  }
+}
+
 /** Starts Debian's coap-server-openssl on a free port and waits until it answers a ping. */
 export async function startLibcoapServer(extraArgs: string[] = []): Promise<LibcoapServer> {
   const bin = requireBinary('coap-server-openssl');
-  const probe = await udpEndpoint();
-  try {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const port = await freeUdpPort();
-      const proc = spawn(bin, ['-A', '127.0.0.1', '-p', String(port), '-v', '0', ...extraArgs], { stdio: 'ignore' });
-      let exited = false;
-      proc.once('exit', () => {
-        exited = true;
-      });
+  let stderr = '';
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freeUdpPort();
+    const proc = spawn(bin, ['-A', '127.0.0.1', '-p', String(port), '-v', '3', ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+    proc.stderr?.on('data', (b: Buffer) => {
+      if (stderr.length < 4000) stderr += b.toString();
+    });
+    if (await rawPing(port, 5000)) {
       const peer: PeerAddress = { address: '127.0.0.1', port, family: 'IPv4' };
-      for (let i = 0; i < 50 && !exited; i++) {
-        const ok = await Promise.race([probe.ping(peer), new Promise<boolean>((r) => setTimeout(() => r(false), 100))]);
-        if (ok) {
-          return {
-            peer,
-            proc,
-            stop: () =>
-              new Promise<void>((r) => {
-                if (proc.exitCode !== null) return r();
-                proc.once('exit', () => r());
-                proc.kill('SIGTERM');
-              }),
-          };
-        }
-      }
-      proc.kill('SIGKILL');
+      return {
+        peer,
+        proc,
+        stop: () =>
+          new Promise<void>((r) => {
+            if (proc.exitCode !== null) return r();
+            proc.once('exit', () => r());
+            proc.kill('SIGTERM');
+          }),
+      };
     }
-    throw new Error('coap-server-openssl did not start');
-  } finally {
-    await probe.close();
+    proc.kill('SIGKILL');
   }
+  throw new Error(`coap-server-openssl did not start: ${stderr}`);
 }
 
 /** Runs coap-client-openssl asynchronously (our server runs in this process). */
