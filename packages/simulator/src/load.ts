@@ -62,6 +62,9 @@ export async function registerLoad(opts: RegisterLoadOptions): Promise<RegisterL
     return serializeMessage({ type: 'CON', code: '0.02', messageId: mid, token, options, payload });
   };
   const result: RegisterLoadResult = { sent: 0, created: 0, otherCodes: {}, retransmits: 0, elapsedMs: 0, latencies: [] };
+  // Pre-encoded before the clock starts: the load generator must not be what is measured.
+  const datagrams: Uint8Array[] = [];
+  for (let i = 0; i < opts.devices; i++) datagrams.push(build(i, i & 0xffff));
   const start = performance.now();
   let done = 0;
   let lastProgress = start;
@@ -78,7 +81,7 @@ export async function registerLoad(opts: RegisterLoadOptions): Promise<RegisterL
         while (inflight.size < window && next < last) {
           const i = next++;
           const mid = i & 0xffff;
-          const data = build(i, mid);
+          const data = datagrams[i]!;
           const now = performance.now();
           inflight.set(mid, { i, at: now, sentAt: now, data });
           sock.send(data, opts.port, opts.host);

@@ -6,7 +6,8 @@
  * Register with a distinct `ep` (100k sockets would be too many). There is no LwM2M peer
  * on this machine to compare with: the figures are absolute.
  *
- * Args: --devices N (100000), --sockets N (8), --window N (32 per socket).
+ * Args: --devices N (100000), --sockets N (8), --window N (32 per socket),
+ * --profile DIR (writes a V8 CPU profile of the server child there).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -37,9 +38,21 @@ export default async function lwm2mRegister(args: string[]): Promise<BenchReport
   const devices = arg(args, 'devices', 100_000);
   const sockets = arg(args, 'sockets', 8);
   const window = arg(args, 'window', 32);
+  // V8 young generation size (MiB) for the server child; 0 keeps Node's default.
+  const semi = arg(args, 'semi-space', 0);
+  const pi = args.indexOf('--profile');
+  const profile = pi >= 0 ? args[pi + 1] : undefined;
   const { registerLoad } = await import('@m2mhub/simulator');
   const child = fork(fileURLToPath(import.meta.url), [], {
-    execArgv: ['--expose-gc', '--conditions=m2mhub-source', '--import', 'tsx', '--max-old-space-size=2048'],
+    execArgv: [
+      '--expose-gc',
+      '--conditions=m2mhub-source',
+      '--import',
+      'tsx',
+      '--max-old-space-size=2048',
+      ...(semi > 0 ? [`--max-semi-space-size=${semi}`] : []),
+      ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []),
+    ],
     env: { ...process.env, M2MHUB_LWM2M_BENCH_CHILD: '1' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -57,7 +70,7 @@ export default async function lwm2mRegister(args: string[]): Promise<BenchReport
       peer: 'none (no LwM2M server peer on this machine; absolute figures)',
       startedAt: new Date().toISOString(),
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
-      params: { devices, sockets, window, payload: '</1/0>,</3/0>,</3303/0>', lifetime: 86400 },
+      params: { devices, sockets, window, semiSpaceMiB: semi, payload: '</1/0>,</3/0>,</3303/0>', lifetime: 86400 },
       figures: [
         figure('registrations per second', 'reg/s', (load.created / load.elapsedMs) * 1000, undefined),
         figure('register latency p50', 'ms', percentile(lat, 50), undefined, false),
@@ -73,6 +86,9 @@ export default async function lwm2mRegister(args: string[]): Promise<BenchReport
       ],
     };
   } finally {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.send('exit');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
     child.kill();
   }
 }
@@ -96,6 +112,7 @@ async function childMain(): Promise<void> {
   };
   process.on('message', async (cmd) => {
     if (cmd === 'heap') process.send!(await heap());
+    if (cmd === 'exit') process.exit(0);
     if (cmd === 'close-endpoint') {
       await ep.close();
       process.send!(await heap());

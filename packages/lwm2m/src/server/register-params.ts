@@ -61,7 +61,8 @@ export function parseRegisterQuery(query: readonly string[], limits: RegisterLim
         // Precondition Failed (the Wakaama server does so: anjay-client.jsonl frames 1-2;
         // Anjay then retries with lwm2m=1.1).
         if (!(limits.versions as readonly string[]).includes(value ?? '')) throw ServerErrors.unsupportedVersion(`lwm2m=${value ?? ''}`);
-        out.lwm2mVersion = value as Lwm2mVersion;
+        // The shared constant, not a substring of the query (kept by every registration).
+        out.lwm2mVersion = limits.versions.find((v) => v === value)!;
         break;
       case 'b':
         if (value === undefined || !BINDING_RE.test(value)) throw ServerErrors.badRegistration(`bad binding "${value ?? ''}"`);

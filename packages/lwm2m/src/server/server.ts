@@ -194,7 +194,7 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
     this.scheduler = opts.scheduler ?? systemScheduler;
     this.random = opts.random ?? systemRandom;
     this.log = (opts.logger ?? silentLogger).child({ component: 'lwm2m-server' });
-    this.defer = opts.defer ?? ((fn) => setImmediate(fn));
+    this.defer = opts.defer ?? batchedImmediate();
     this.binding = { codecs: this.codecs, model: this.model };
     this.expiry = new ExpiryQueue(this.scheduler, (id, deadline) => void this.onExpiryDue(id, deadline));
     for (const t of opts.transports ?? []) this.addTransport(t);
@@ -314,9 +314,17 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
     if (this.config.requireSecurity && identity === undefined && kind !== 'dtls') throw ServerErrors.securityRequired();
   }
 
+  private idPool = new Uint8Array(0);
+  private idPos = 0;
+
+  /** 48 random bits, hex; drawn from a pool so a registration storm does not make one crypto call each. */
   private async newRegistrationId(): Promise<string> {
     for (;;) {
-      const id = toHex(this.random.bytes(6));
+      if (this.idPos + 6 > this.idPool.length) {
+        this.idPool = this.random.bytes(3072);
+        this.idPos = 0;
+      }
+      const id = toHex(this.idPool.subarray(this.idPos, (this.idPos += 6)));
       if (!(await this.registrations.get(id))) return id;
     }
   }
@@ -778,9 +786,24 @@ function mapTransportError(e: unknown, endpoint: string): unknown {
   return e;
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Runs deferred event publications in one setImmediate per batch (after the replies went out). */
+function batchedImmediate(): (fn: () => void) => void {
+  let queue: (() => void)[] = [];
+  const run = () => {
+    const q = queue;
+    queue = [];
+    for (const fn of q) fn();
+  };
+  return (fn) => {
+    if (queue.push(fn) === 1) setImmediate(run);
+  };
+}
+
 function decodeUtf8(b: Uint8Array): string {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(b);
+    return UTF8.decode(b);
   } catch {
     throw ServerErrors.badRegistration('link payload is not UTF-8');
   }
