@@ -127,6 +127,13 @@ export function decodeTlvValue(b: Uint8Array, type: ResourceType | undefined, pa
 }
 
 function intBytes(v: number | bigint, unsigned: boolean): Uint8Array {
+  if (typeof v === 'number' && v >= -0x80000000 && v <= (unsigned ? 0xffffffff : 0x7fffffff)) {
+    const lim = unsigned ? [0x100, 0x10000] : [0x80, 0x8000];
+    const n = v < lim[0]! && v >= -(lim[0] as number) ? 1 : v < lim[1]! && v >= -(lim[1] as number) ? 2 : 4;
+    const out = new Uint8Array(n);
+    for (let i = n - 1, x = v; i >= 0; i--, x = Math.floor(x / 256)) out[i] = x & 0xff;
+    return out;
+  }
   const big = BigInt(v);
   const sizes = [1, 2, 4, 8];
   for (const n of sizes) {

@@ -5,8 +5,8 @@ export type PathLevel = 'root' | 'object' | 'instance' | 'resource' | 'resourceI
 /** LwM2M Core §7.1: every id in a path is a 16-bit unsigned integer; 65535 is reserved (MAX_ID). */
 export const MAX_PATH_ID = 65534;
 
-function checkId(id: number, s: string): number {
-  if (!Number.isInteger(id) || id < 0 || id > MAX_PATH_ID) throw Lwm2mErrors.badPath(`id out of range in "${s}"`);
+function checkId(id: number, ids: readonly number[]): number {
+  if (!Number.isInteger(id) || id < 0 || id > MAX_PATH_ID) throw Lwm2mErrors.badPath(`id out of range in "/${ids.join('/')}"`);
   return id;
 }
 
@@ -22,11 +22,10 @@ export class Lwm2mPath {
 
   constructor(ids: readonly number[] = []) {
     if (ids.length > 4) throw Lwm2mErrors.badPath(`too many segments (${ids.length})`);
-    const s = `/${ids.join('/')}`;
-    if (ids[0] !== undefined) this.objectId = checkId(ids[0], s);
-    if (ids[1] !== undefined) this.instanceId = checkId(ids[1], s);
-    if (ids[2] !== undefined) this.resourceId = checkId(ids[2], s);
-    if (ids[3] !== undefined) this.resourceInstanceId = checkId(ids[3], s);
+    if (ids[0] !== undefined) this.objectId = checkId(ids[0], ids);
+    if (ids[1] !== undefined) this.instanceId = checkId(ids[1], ids);
+    if (ids[2] !== undefined) this.resourceId = checkId(ids[2], ids);
+    if (ids[3] !== undefined) this.resourceInstanceId = checkId(ids[3], ids);
   }
 
   static readonly ROOT = new Lwm2mPath();
@@ -40,12 +39,24 @@ export class Lwm2mPath {
     if (typeof s !== 'string' || s.length > 64) throw Lwm2mErrors.badPath('not a path string of at most 64 chars');
     if (s === '/' || s === '') return Lwm2mPath.ROOT;
     if (s[0] !== '/') throw Lwm2mErrors.badPath(`"${s}" does not start with "/"`);
-    const parts = s.slice(1).split('/');
-    if (parts.length > 4) throw Lwm2mErrors.badPath(`"${s}" has more than 4 segments`);
-    const ids = parts.map((p) => {
-      if (!/^(0|[1-9][0-9]{0,4})$/.test(p)) throw Lwm2mErrors.badPath(`bad segment "${p}" in "${s}"`);
-      return Number(p);
-    });
+    // Hand-written scan (hot path of every codec): "/" then 1-4 decimal ids, no leading zeros.
+    const bad = () => Lwm2mErrors.badPath(`"${s}" is not /O, /O/I, /O/I/R or /O/I/R/RI with decimal ids`);
+    const ids: number[] = [];
+    let cur = 0;
+    let digits = 0;
+    for (let i = 1; i <= s.length; i++) {
+      const c = i === s.length ? 47 : s.charCodeAt(i);
+      if (c === 47) {
+        if (digits === 0 || ids.length === 4) throw bad();
+        ids.push(cur);
+        cur = 0;
+        digits = 0;
+      } else if (c >= 48 && c <= 57) {
+        if (digits > 0 && cur === 0) throw bad();
+        if (++digits > 5) throw bad();
+        cur = cur * 10 + (c - 48);
+      } else throw bad();
+    }
     return new Lwm2mPath(ids);
   }
 
