@@ -1,13 +1,108 @@
 /**
- * Protocol gateways started by the hub (the LwM2M gateway's engineer owns this file and
- * replaces the body; keep the signature). Nothing runs here yet.
+ * Protocol gateways started by the hub (DESIGN.md §2 layer 7). The hub knows gateways only
+ * through `@m2mhub/gateway`: a registry of factories by name, each given a context (the broker
+ * as an in-process client, the store, its config, the event bus, a logger, a scheduler and a
+ * way to add admin API routes). A second gateway is one more `registry.register(...)`.
  */
+import type { ApiPlugin } from '@m2mhub/admin-api';
+import { TypedEmitter } from '@m2mhub/core';
+import { type GatewayContext, type GatewayEvents, GatewayManager, GatewayRegistry, type GatewayRoute } from '@m2mhub/gateway';
+import { lwm2mGatewayFactory } from '@m2mhub/gateway-lwm2m';
+import type { HubConfig } from './config/index';
 import type { HubContext, ListenerStatus } from './context';
 
-export async function startGateways(ctx: HubContext): Promise<{ stop(): Promise<void>; status(): ListenerStatus[] }> {
-  ctx.logger.debug('no gateways configured yet');
+type App = Parameters<ApiPlugin['plugin']>[0];
+
+/** The registry of every gateway this build knows. */
+export function gatewayRegistry(): GatewayRegistry {
+  return new GatewayRegistry().register(lwm2mGatewayFactory());
+}
+
+/** The hub's `lwm2m` section as the LwM2M gateway's (EMQX-named) config. */
+export function lwm2mGatewayConfig(c: HubConfig['lwm2m']): Record<string, unknown> {
+  const { udp, dtls, sensitive_params, xml_dir, ...rest } = c;
   return {
-    async stop() {},
-    status: () => [],
+    ...rest,
+    ...(xml_dir ? { xml_dir } : {}),
+    sensitive_params: sensitive_params.split(',').map((s) => s.trim()).filter(Boolean),
+    enable: udp.enabled || dtls.enabled,
+    udp: { enable: udp.enabled, bind: udp.bind, port: udp.port },
+    dtls: { enable: dtls.enabled, bind: dtls.bind, port: dtls.port },
+  };
+}
+
+/** Fastify plugin serving a gateway's routes under /api/v5/gateways/<name>. */
+function routesPlugin(routes: GatewayRoute[]): ApiPlugin['plugin'] {
+  return async (app: App) => {
+    for (const r of routes) {
+      app.route({
+        method: r.method,
+        url: r.url,
+        ...(r.summary ? { schema: { summary: r.summary } } : {}),
+        handler: async (req, reply) => {
+          const res = await r.handler({
+            params: (req.params ?? {}) as Record<string, string>,
+            query: (req.query ?? {}) as Record<string, string | undefined>,
+            body: req.body,
+          });
+          reply.code(res.status);
+          return res.body === undefined ? reply.send() : reply.send(res.body);
+        },
+      });
+    }
+  };
+}
+
+export async function startGateways(ctx: HubContext): Promise<{ stop(): Promise<void>; status(): ListenerStatus[]; manager: GatewayManager }> {
+  const events = new TypedEmitter<GatewayEvents>();
+  const routesByGateway = new Map<string, GatewayRoute[]>();
+  const makeContext = <C>(name: string, config: C): GatewayContext<C> => {
+    const routes: GatewayRoute[] = [];
+    routesByGateway.set(name, routes);
+    return {
+      name,
+      config,
+      broker: ctx.broker,
+      store: ctx.store,
+      events,
+      logger: ctx.logger.child({ gateway: name }),
+      scheduler: ctx.scheduler,
+      random: ctx.random,
+      dataDir: ctx.dataDir,
+      routes: { add: (r) => routes.push(r) },
+    };
+  };
+  const manager = new GatewayManager(gatewayRegistry(), makeContext, ctx.logger);
+  const configs: Record<string, unknown> = { lwm2m: lwm2mGatewayConfig(ctx.config.lwm2m) };
+  try {
+    for (const [name, raw] of Object.entries(configs)) {
+      await manager.start(name, raw);
+      const routes = routesByGateway.get(name) ?? [];
+      if (routes.length > 0) ctx.registerApiPlugin({ plugin: routesPlugin(routes), prefix: `/gateways/${name}` });
+    }
+  } catch (err) {
+    await manager.stopAll();
+    throw err;
+  }
+  return {
+    manager,
+    stop: () => manager.stopAll(),
+    status: () =>
+      manager.list().flatMap((gw) =>
+        gw.listeners().map((l) => {
+          const i = l.bind.lastIndexOf(':');
+          const s: ListenerStatus = {
+            name: `${gw.name}:${l.type}`,
+            protocol: gw.name,
+            transport: l.type,
+            bind: l.bind.slice(0, i),
+            port: Number(l.bind.slice(i + 1)),
+            enabled: true,
+            up: l.running,
+          };
+          if (l.error !== undefined) s.error = l.error;
+          return s;
+        }),
+      ),
   };
 }

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { CoapEndpoint, UdpTransport } from '@m2mhub/coap';
 import type { DatagramTransport, Logger, Scheduler } from '@m2mhub/core';
+import { createDtlsTransport } from '@m2mhub/dtls';
 import type { ClientQuery, Gateway, GatewayClientInfo, GatewayContext, GatewayFactory, GatewayStats, ListenerStatus } from '@m2mhub/gateway';
 import { createLwm2mServer, createObjectRegistry, type Lwm2mServer, type ModelProvider } from '@m2mhub/lwm2m';
 import { Lwm2mGatewayCore } from './core';
@@ -26,15 +27,29 @@ export interface DtlsListenerSpec {
 }
 
 export interface Lwm2mGatewayOptions {
-  /** Builds the DTLS transport (DESIGN.md §2 layer 3); without it the DTLS listener reports an error. */
+  /** Builds the DTLS transport (default: @m2mhub/dtls backed by the credential store). */
   dtlsTransport?: (spec: DtlsListenerSpec) => DatagramTransport;
 }
 
 interface Listener {
   id: string;
   type: 'udp' | 'dtls';
-  endpoint?: CoapEndpoint;
-  error?: string;
+  endpoint: CoapEndpoint;
+}
+
+/**
+ * DTLS 1.2 listener (DESIGN.md §1 port 5784) whose PSK and RPK lookups read the credential
+ * store; the identity found carries its bound endpoint, checked at registration (§6).
+ */
+export function defaultDtlsTransport(spec: DtlsListenerSpec): DatagramTransport {
+  return createDtlsTransport({
+    bind: spec.bind,
+    port: spec.port,
+    pskStore: { lookup: (identity) => spec.credentials.lookupPsk(identity) },
+    rpkStore: { lookup: (fp) => spec.credentials.lookupRpk(fp) },
+    scheduler: spec.scheduler,
+    logger: spec.logger,
+  });
 }
 
 /** Routes a CoAP endpoint to the LwM2M server (server role) and gives the server its client role. */
@@ -139,22 +154,19 @@ export class Lwm2mGateway implements Gateway {
       this.listenerState.push({ id: 'lwm2m:udp:default', type: 'udp', endpoint: ep });
     }
     if (cfg.dtls.enable) {
-      if (!this.opts.dtlsTransport) {
-        this.listenerState.push({ id: 'lwm2m:dtls:default', type: 'dtls', error: 'DTLS transport not available' });
-      } else {
-        const transport = this.opts.dtlsTransport({ bind: cfg.dtls.bind, port: cfg.dtls.port, credentials: this.credentials, scheduler: ctx.scheduler, logger: ctx.logger });
-        const ep = new CoapEndpoint({ transport, scheduler: ctx.scheduler, random: ctx.random, logger: ctx.logger });
-        attach(server, 'dtls', ep);
-        this.listenerState.push({ id: 'lwm2m:dtls:default', type: 'dtls', endpoint: ep });
-      }
+      const spec: DtlsListenerSpec = { bind: cfg.dtls.bind, port: cfg.dtls.port, credentials: this.credentials, scheduler: ctx.scheduler, logger: ctx.logger };
+      const transport = (this.opts.dtlsTransport ?? defaultDtlsTransport)(spec);
+      const ep = new CoapEndpoint({ transport, scheduler: ctx.scheduler, random: ctx.random, logger: ctx.logger });
+      attach(server, 'dtls', ep);
+      this.listenerState.push({ id: 'lwm2m:dtls:default', type: 'dtls', endpoint: ep });
     }
     await server.start();
     await restoreSessions(server, core, cfg.sensitive_params);
     await core.start();
     try {
-      for (const l of this.listenerState) await l.endpoint?.start();
+      for (const l of this.listenerState) await l.endpoint.start();
     } catch (e) {
-      for (const l of this.listenerState) await l.endpoint?.close().catch(() => undefined);
+      for (const l of this.listenerState) await l.endpoint.close().catch(() => undefined);
       await core.stop();
       await server.close();
       this.unwire();
@@ -171,7 +183,7 @@ export class Lwm2mGateway implements Gateway {
     this.running = false;
     this.unwire?.();
     await this.core?.stop();
-    for (const l of this.listenerState) await l.endpoint?.close().catch(() => undefined);
+    for (const l of this.listenerState) await l.endpoint.close().catch(() => undefined);
     await this.server?.close();
     this.server = undefined;
     this.core = undefined;
@@ -207,12 +219,11 @@ export class Lwm2mGateway implements Gateway {
   listeners(): ListenerStatus[] {
     return this.listenerState.map((l) => {
       const conf = l.type === 'udp' ? this.cfg.udp : this.cfg.dtls;
-      const s: ListenerStatus = { id: l.id, type: l.type, bind: `${conf.bind}:${conf.port}`, running: this.running && l.endpoint !== undefined };
-      if (l.endpoint && this.running) {
+      const s: ListenerStatus = { id: l.id, type: l.type, bind: `${conf.bind}:${conf.port}`, running: this.running };
+      if (this.running) {
         const a = l.endpoint.address();
         s.bind = `${a.address}:${a.port}`;
       }
-      if (l.error !== undefined) s.error = l.error;
       return s;
     });
   }

@@ -1,8 +1,35 @@
 /**
- * The `lwm2m` config section (DESIGN.md §1). The LwM2M gateway extends this section with
- * EMQX's LwM2M gateway keys.
+ * The `lwm2m` config section (DESIGN.md §1, §3): the listeners, and EMQX's LwM2M gateway keys
+ * (`mountpoint`, `translators`, `xml_dir`, `lifetime_min`/`max`, `qmode_time_window`,
+ * `auto_observe`, `update_msg_publish_condition`) with m2mhub's defaults and queue limits.
  */
-import { bool, host, port } from './schema';
+import { checkTemplate } from '@m2mhub/gateway';
+import { defaultConfig, parseDuration } from '@m2mhub/gateway-lwm2m';
+import { bool, type Field, host, int, json, oneOf, optional, port, str } from './schema';
+
+const gw = defaultConfig();
+
+/** Seconds, from a number or an EMQX duration string ("93s", "500ms", "5m", "1h", "1d"). */
+function duration(def: number, description: string): Field<number> {
+  return json(def, description, 'seconds or a duration like "93s", "5m", "1h"', (v) => parseDuration('value', v));
+}
+
+function topicTemplate(def: string, description: string, wildcards: boolean): Field<string> {
+  return json(def, description, `a topic${wildcards ? ' filter' : ' without wildcards'}; placeholders \${endpoint_name}, \${clientid}, \${username}`, (v) => {
+    if (typeof v !== 'string' || v.length > 1024 || v.includes('\u0000')) throw new Error('a topic');
+    if (!wildcards && /[+#]/.test(v)) throw new Error('a topic without wildcards');
+    checkTemplate(v);
+    return v;
+  });
+}
+
+function translator(name: keyof typeof gw.translators, what: string) {
+  const t = gw.translators[name];
+  return {
+    topic: topicTemplate(t.topic, `${what} (after the mountpoint)`, name === 'command'),
+    qos: int(t.qos, 0, 2, `QoS of ${name} messages`),
+  };
+}
 
 export const lwm2mSection = {
   udp: {
@@ -15,4 +42,35 @@ export const lwm2mSection = {
     port: port(5784, 'LwM2M over CoAP/DTLS port'),
     bind: host('0.0.0.0', 'LwM2M over CoAP/DTLS bind address'),
   },
+  require_security: bool(false, 'refuse LwM2M registrations over plain UDP'),
+  mountpoint: topicTemplate(gw.mountpoint, 'prefix of every LwM2M gateway topic (EMQX uses lwm2m/ + the endpoint name placeholder + /)', false),
+  translators: {
+    command: translator('command', 'topic filter the gateway takes commands from'),
+    response: translator('response', 'replies to commands, ack, coap_timeout, errors'),
+    notify: translator('notify', 'observe notifications'),
+    register: translator('register', 'registrations'),
+    update: translator('update', 'registration updates'),
+    send: translator('send', 'LwM2M 1.1 Send data'),
+    event: translator('event', 'deregister, expired, replaced, kicked, sleeping, awake'),
+  },
+  xml_dir: optional('directory of extra OMA object XML files', { allowed: 'a directory path', check: (s) => !s.includes('\u0000') }),
+  lifetime_min: duration(gw.lifetime_min, 'shortest registration lifetime accepted'),
+  lifetime_max: duration(gw.lifetime_max, 'longest registration lifetime accepted'),
+  qmode_time_window: duration(gw.qmode_time_window, 'how long a queue-mode device stays reachable after its last message'),
+  auto_observe: json<boolean | string[]>(gw.auto_observe, 'observe registered object instances on registration', 'true, false or a list of paths', (v) => {
+    if (typeof v === 'boolean') return v;
+    if (Array.isArray(v) && v.every((p) => typeof p === 'string' && /^\/\d+(\/\d+){0,3}$/.test(p)) && v.length <= 256) return v as string[];
+    throw new Error('true, false or a list of paths');
+  }),
+  update_msg_publish_condition: oneOf(['contains_object_list', 'always'] as const, gw.update_msg_publish_condition, 'when an update is published on the update topic'),
+  max_queue_length: int(gw.max_queue_length, 0, 1_000_000, 'commands waiting per device (sleeping or busy)'),
+  queue_ttl: duration(gw.queue_ttl, 'how long a queued command stays valid'),
+  request_timeout: duration(gw.request_timeout, 'how long a command waits for the device to answer'),
+  max_inflight: int(gw.max_inflight, 1, 1024, 'commands running at once per device'),
+  max_command_size: int(gw.max_command_size, 64, 16 * 1024 * 1024, 'largest JSON command in bytes'),
+  dedupe_window: int(gw.dedupe_window, 0, 1_000_000, 'broker message ids remembered to drop duplicate deliveries'),
+  sensitive_params: str(gw.sensitive_params.join(','), 'registration parameters never published (comma-separated, substring match)', {
+    pattern: /^[A-Za-z0-9_,-]*$/,
+    allowed: 'comma-separated parameter names',
+  }),
 };
