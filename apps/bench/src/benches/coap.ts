@@ -1,0 +1,149 @@
+/**
+ * CoAP server throughput and latency: our CoapEndpoint over UDP against libcoap's
+ * coap-server-openssl, in the same run, with the same load generator (raw UDP sockets in this
+ * process, N outstanding CON GETs of a tiny resource, `/time` on both). Each server runs in its
+ * own process. Also: our codec against coap-packet (parse and serialize of a real LwM2M
+ * Register, wakaama-client.jsonl frame 1).
+ *
+ * Args: --concurrency N (64), --duration S (8), --warmup S (1), --sockets N (16),
+ * --profile DIR (CPU profile of our server child).
+ */
+import { spawn, fork, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { type BenchReport, figure } from '../report';
+import { type CoapLoadResult, runCoapLoad, waitForCoap } from '../load/udp-coap-load';
+
+function arg(args: string[], name: string, def: number): number {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : def;
+}
+
+async function childServer(): Promise<void> {
+  const { CoapEndpoint, UdpTransport } = await import('@m2mhub/coap');
+  const ep = new CoapEndpoint({ transport: new UdpTransport({ address: '127.0.0.1', port: 0, recvBufferSize: 4 << 20 }) });
+  let second = -1;
+  let body = new Uint8Array(0);
+  ep.route('GET', '/time', () => {
+    // Like libcoap's /time: the clock as text, recomputed once a second.
+    const s = Math.floor(Date.now() / 1000);
+    if (s !== second) {
+      second = s;
+      body = new TextEncoder().encode(new Date(s * 1000).toUTCString().slice(5, 25));
+    }
+    return { code: '2.05', contentFormat: 0, maxAge: 1, payload: body };
+  });
+  await ep.start();
+  process.send?.({ port: ep.address().port });
+  process.on('message', async () => {
+    process.send?.({ stats: ep.stats() });
+    await ep.close();
+    process.exit(0);
+  });
+}
+
+const REGISTER_HEX =
+  '4402c0a9a9c06bfcb272641128396c776d326d3d312e310d0065703d77616b61616d612d657003623d55066c743d333030ff3c2f3e3b72743d226f6d612e6c776d326d223b63743d3131302c3c2f313e3b7665723d312e312c3c2f312f303e2c3c2f322f303e';
+
+async function codecBench(): Promise<{ ours: [number, number]; peer: [number, number] }> {
+  const { parseMessage, serializeMessage } = await import('@m2mhub/coap');
+  // coap-packet is a dependency of @m2mhub/coap; resolve it from there.
+  const req = createRequire(fileURLToPath(import.meta.resolve('@m2mhub/coap')));
+  const cp = req('coap-packet') as { parse(b: Buffer): unknown; generate(p: unknown): Buffer };
+  const bytes = Buffer.from(REGISTER_HEX, 'hex');
+  const u8 = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+  const ops = (fn: () => void) => {
+    for (let i = 0; i < 20_000; i++) fn();
+    const n = 300_000;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) fn();
+    return (n / (performance.now() - t0)) * 1000;
+  };
+  const ourMsg = parseMessage(u8);
+  const cpMsg = cp.parse(bytes);
+  return {
+    ours: [ops(() => parseMessage(u8)), ops(() => serializeMessage(ourMsg))],
+    peer: [ops(() => cp.parse(bytes)), ops(() => cp.generate(cpMsg))],
+  };
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((r) => {
+    if (child.exitCode !== null) return r();
+    child.once('exit', () => r());
+    child.kill('SIGTERM');
+  });
+}
+
+export default async function coap(args: string[]): Promise<BenchReport> {
+  const concurrency = arg(args, 'concurrency', 64);
+  const durationMs = arg(args, 'duration', 8) * 1000;
+  const warmupMs = arg(args, 'warmup', 1) * 1000;
+  const sockets = arg(args, 'sockets', 16);
+  const pi = args.indexOf('--profile');
+  const profile = pi >= 0 ? args[pi + 1] : undefined;
+  const load = (port: number) =>
+    runCoapLoad({ host: '127.0.0.1', port, path: ['time'], concurrency, sockets, durationMs, warmupMs, timeoutMs: 1000 });
+
+  // Ours, in a child process.
+  const child = fork(fileURLToPath(import.meta.url), [], {
+    execArgv: ['--conditions=m2mhub-source', '--import', 'tsx', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [])],
+    env: { ...process.env, M2MHUB_COAP_BENCH_CHILD: '1' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let ours: CoapLoadResult;
+  try {
+    const { port } = await new Promise<{ port: number }>((r) => child.once('message', (m) => r(m as { port: number })));
+    await waitForCoap('127.0.0.1', port);
+    ours = await load(port);
+    await new Promise<void>((r) => {
+      child.once('message', () => r());
+      child.send('stop');
+    });
+  } finally {
+    await stop(child);
+  }
+
+  // libcoap's coap-server-openssl, same generator.
+  const { createSocket } = await import('node:dgram');
+  const port = await new Promise<number>((r) => {
+    const s = createSocket('udp4');
+    s.bind(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => r(p));
+    });
+  });
+  const lib = spawn('coap-server-openssl', ['-A', '127.0.0.1', '-p', String(port), '-v', '0'], { stdio: 'ignore' });
+  let peer: CoapLoadResult;
+  try {
+    await waitForCoap('127.0.0.1', port);
+    peer = await load(port);
+  } finally {
+    await stop(lib);
+  }
+
+  const codec = await codecBench();
+  const { cpus } = await import('node:os');
+  return {
+    bench: 'coap',
+    peer: 'libcoap coap-server-openssl 4.3 (server); coap-packet 1.1 (codec figures)',
+    startedAt: new Date().toISOString(),
+    machine: { cpus: cpus().length, node: process.version },
+    params: { concurrency, durationMs, warmupMs, sockets, resource: 'GET /time' },
+    figures: [
+      figure('requests per second', 'req/s', ours.rps, peer.rps, true),
+      figure('latency p50', 'ms', ours.p50Ms, peer.p50Ms, false),
+      figure('latency p99', 'ms', ours.p99Ms, peer.p99Ms, false),
+      figure('codec parse (Register, peer coap-packet)', 'ops/s', codec.ours[0], codec.peer[0], true),
+      figure('codec serialize (Register, peer coap-packet)', 'ops/s', codec.ours[1], codec.peer[1], true),
+    ],
+    notes: [
+      `ours: ${ours.completed} answered, ${ours.lost} lost (no answer in 1 s), ${ours.errors} non-2.xx, mids exhausted: ${ours.midsExhausted}`,
+      `libcoap: ${peer.completed} answered, ${peer.lost} lost, ${peer.errors} non-2.xx, mids exhausted: ${peer.midsExhausted}`,
+      'Load generator and both servers share the machine; run on an idle machine for stable figures.',
+    ],
+  };
+}
+
+if (process.env.M2MHUB_COAP_BENCH_CHILD === '1') await childServer();
