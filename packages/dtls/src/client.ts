@@ -119,7 +119,7 @@ export class DtlsClientSocket {
   readonly client: DtlsClient;
 
   private constructor(
-    private readonly opts: ConnectDtlsOptions,
+    opts: ConnectDtlsOptions,
     private readonly server: PeerAddress,
   ) {
     this.socket = this.newSocket();

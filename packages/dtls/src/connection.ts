@@ -110,6 +110,15 @@ export class Connection {
     this.reassembler = new Reassembler(firstMessageSeq, ctx.limits.maxHandshakeAhead);
   }
 
+  /**
+   * RFC 6347 §4.2.1: a stateless server answers with the ClientHello's record sequence number,
+   * so its epoch-0 numbering continues from the second ClientHello's (else the client's replay
+   * window would drop our ServerHello as a replay of the HelloVerifyRequest).
+   */
+  continueWriteSeq(seq: number): void {
+    (this.writes[0] as WriteEpoch).seq = seq;
+  }
+
   // ---------------------------------------------------------------- transcript
 
   addTranscript(message: Uint8Array): void {

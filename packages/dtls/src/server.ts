@@ -184,6 +184,7 @@ export class DtlsServer {
     const conn = new Connection(this.connCtx, from, seq);
     conn.key = key;
     conn.sendSeq = seq;
+    conn.continueWriteSeq(rec.seq);
     const hs = new ServerHandshake(conn, this.hsCtx);
     conn.handshake = hs;
     this.handshakes.set(key, conn);
@@ -248,8 +249,8 @@ export class DtlsServer {
   /** Sends application data to the session at `peer`; false when there is none. */
   send(peer: PeerAddress, data: Uint8Array): boolean {
     const s = this.sessions.get(peerKeyOf(peer));
-    if (!s || s.state !== 'established') return false;
-    s.sendApplicationData(data);
+    if (s?.state !== 'established') return false;
+    (s as Connection).sendApplicationData(data);
     return true;
   }
 

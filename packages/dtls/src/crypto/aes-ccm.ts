@@ -25,7 +25,6 @@ function checkParams(key: Uint8Array, tagLength: number): void {
 export function nobleCcm(key: Uint8Array, tagLength: number): Aead {
   checkParams(key, tagLength);
   const zeroIv = new Uint8Array(16);
-  const block = ecb(key, { disablePadding: true });
 
   function mac(nonce: Uint8Array, aad: Uint8Array, msg: Uint8Array): Uint8Array {
     const L = 15 - nonce.length;
@@ -59,7 +58,8 @@ export function nobleCcm(key: Uint8Array, tagLength: number): Aead {
       a[o + 14] = (i >>> 8) & 0xff;
       a[o + 15] = i & 0xff;
     }
-    return block.encrypt(a);
+    // A fresh ECB instance per call: noble refuses to reuse one (its misuse guard).
+    return ecb(key, { disablePadding: true }).encrypt(a);
   }
 
   return {

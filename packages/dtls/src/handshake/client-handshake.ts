@@ -103,16 +103,19 @@ export class ClientHandshake implements Handshake {
     expectStep(this.expected, m.type);
     switch (m.type) {
       case HandshakeType.serverHello:
-        return this.onServerHello(m.body, raw);
+        this.onServerHello(m.body, raw);
+        return;
       case HandshakeType.serverKeyExchange:
         // PSK identity hint (RFC 4279 §2): we know our identity; the hint only enters the transcript.
         this.conn.addTranscript(raw);
         return;
       case HandshakeType.serverHelloDone:
         this.conn.addTranscript(raw);
-        return this.sendKeyExchange();
+        this.sendKeyExchange();
+        return;
       case HandshakeType.finished:
-        return this.onFinished(m.body, raw);
+        this.onFinished(m.body, raw);
+        return;
     }
   }
 

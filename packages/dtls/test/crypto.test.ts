@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { createCipheriv } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { fromHex, toHex } from '@m2mhub/core';
+import { SeededRandom } from '@m2mhub/core/testing';
+import { nobleCcm, nodeCcm } from '../src/crypto/aes-ccm';
+import { nobleGcm, nodeGcm } from '../src/crypto/aes-gcm';
+import { keyBlock, masterSecret, pskPremaster } from '../src/crypto/keys';
+import { prf } from '../src/crypto/prf';
+import { suiteById } from '../src/crypto/suites';
+import { createProtection } from '../src/record/protection';
+
+const backends = { noble: nobleCcm, node: nodeCcm };
+
+// RFC 3610 §8, packet vectors #1 and #2 (M = 8, L = 2, 8-byte header as AAD).
+const rfc3610 = [
+  {
+    name: 'Packet Vector #1',
+    nonce: '00000003020100A0A1A2A3A4A5',
+    aad: '0001020304050607',
+    pt: '08090A0B0C0D0E0F101112131415161718191A1B1C1D1E',
+    out: '588C979A61C663D2F066D0C2C0F989806D5F6B61DAC38417E8D12CFDF926E0',
+  },
+  {
+    name: 'Packet Vector #2',
+    nonce: '00000004030201A0A1A2A3A4A5',
+    aad: '0001020304050607',
+    pt: '08090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F',
+    out: '72C91A36E135F8CF291CA894085C87E3CC15C439C9E43A3BA091D56E10400916',
+  },
+];
+const key3610 = fromHex('C0C1C2C3C4C5C6C7C8C9CACBCCCDCECF');
+
+describe('AES-CCM', () => {
+  for (const [bname, make] of Object.entries(backends)) {
+    for (const v of rfc3610) {
+      it(`RFC 3610 §8 ${v.name} (${bname})`, () => {
+        const ccm = make(key3610, 8);
+        const sealed = ccm.seal(fromHex(v.nonce), fromHex(v.aad), fromHex(v.pt));
+        assert.equal(toHex(sealed), v.out.toLowerCase());
+        assert.equal(toHex(ccm.open(fromHex(v.nonce), fromHex(v.aad), sealed) as Uint8Array), v.pt.toLowerCase());
+      });
+    }
+    it(`RFC 3610 §2.5: a flipped bit fails authentication (${bname})`, () => {
+      const ccm = make(key3610, 8);
+      const v = rfc3610[0]!;
+      const sealed = ccm.seal(fromHex(v.nonce), fromHex(v.aad), fromHex(v.pt));
+      for (const i of [0, 10, sealed.length - 1]) {
+        const bad = sealed.slice();
+        bad[i]! ^= 1;
+        assert.equal(ccm.open(fromHex(v.nonce), fromHex(v.aad), bad), undefined);
+      }
+      assert.equal(ccm.open(fromHex(v.nonce), fromHex('0001020304050608'), sealed), undefined);
+    });
+  }
+
+  it('RFC 6655 §3: the TLS nonce (salt 4 + explicit 8, L = 3), CCM_8 and CCM (16-byte tag): noble agrees with OpenSSL', () => {
+    const rnd = new SeededRandom(7);
+    for (let n = 0; n < 200; n++) {
+      const key = rnd.bytes(16);
+      const nonce = rnd.bytes(12);
+      const aad = rnd.bytes(13);
+      const pt = rnd.bytes(rnd.int(300));
+      for (const tag of [8, 16]) {
+        const c = createCipheriv('aes-128-ccm', key, nonce, { authTagLength: tag });
+        c.setAAD(aad, { plaintextLength: pt.length });
+        const ref = Buffer.concat([c.update(pt), c.final(), c.getAuthTag()]);
+        assert.equal(toHex(nobleCcm(key, tag).seal(nonce, aad, pt)), ref.toString('hex'));
+        assert.equal(toHex(nodeCcm(key, tag).seal(nonce, aad, pt)), ref.toString('hex'));
+        assert.equal(toHex(nobleCcm(key, tag).open(nonce, aad, new Uint8Array(ref)) as Uint8Array), toHex(pt));
+      }
+    }
+  });
+
+  it('AES-GCM: noble and node backends agree and reject a forged tag', () => {
+    const rnd = new SeededRandom(9);
+    for (let n = 0; n < 50; n++) {
+      const key = rnd.bytes(16);
+      const nonce = rnd.bytes(12);
+      const aad = rnd.bytes(13);
+      const pt = rnd.bytes(rnd.int(200));
+      const a = nodeGcm(key).seal(nonce, aad, pt);
+      assert.equal(toHex(nobleGcm(key).seal(nonce, aad, pt)), toHex(a));
+      a[a.length - 1]! ^= 0x80;
+      assert.equal(nodeGcm(key).open(nonce, aad, a), undefined);
+      assert.equal(nobleGcm(key).open(nonce, aad, a), undefined);
+    }
+  });
+});
+
+describe('TLS 1.2 PRF', () => {
+  // The P_SHA256 test vector published for TLS 1.2 implementers (secret, "test label", seed -> 100 bytes).
+  it('RFC 5246 §5: PRF with P_SHA256 produces the published 100-byte output', () => {
+    const out = prf(fromHex('9bbe436ba940f017b17652849a71db35'), 'test label', fromHex('a0ba9f936cda311827a6f796ffd5198c'), 100);
+    assert.equal(
+      toHex(out),
+      'e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a6b301791e90d35c9c9a46b4e14baf9af0fa022f7077def17abfd3797c0564bab4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff70187347b66',
+    );
+  });
+
+  it('RFC 4279 §2: the PSK premaster secret is N, N zero bytes, N, psk', () => {
+    assert.equal(toHex(pskPremaster(fromHex('aabbcc'))), '0003000000' + '0003aabbcc');
+  });
+
+  it('RFC 5246 §6.3: the key block is sliced MAC keys, then keys, then IVs', () => {
+    const suite = suiteById(0xc0a8)!;
+    const master = masterSecret(new Uint8Array(20), new Uint8Array(32), new Uint8Array(32));
+    const kb = keyBlock(master, suite, new Uint8Array(32), new Uint8Array(32));
+    assert.equal(kb.clientMacKey.length, 0);
+    assert.equal(kb.clientKey.length, 16);
+    assert.equal(kb.serverIv.length, 4);
+  });
+});
+
+describe('record protection', () => {
+  for (const id of [0xc0a8, 0x00a8, 0x00ae]) {
+    for (const backend of ['node', 'noble'] as const) {
+      it(`RFC 5246 §6.2.3: suite 0x${id.toString(16)} (${backend}) seals and opens, with and without a CID (RFC 9146 §5)`, () => {
+        const suite = suiteById(id)!;
+        const rnd = new SeededRandom(id);
+        const keys = { macKey: rnd.bytes(suite.macKeyLength), key: rnd.bytes(16), iv: rnd.bytes(suite.fixedIvLength) };
+        const p = createProtection(suite, keys, backend, rnd);
+        const other = createProtection(suite, keys, backend === 'node' ? 'noble' : 'node', rnd);
+        for (const cid of [undefined, fromHex('01020304')]) {
+          for (const len of [0, 1, 15, 16, 17, 100, 1000]) {
+            const pt = rnd.bytes(len);
+            const frag = p.seal(23, 0xfefd, 1, 5, cid, pt);
+            assert.ok(frag.length <= len + p.overhead);
+            assert.equal(toHex(other.open(23, 0xfefd, 1, 5, cid, frag) as Uint8Array), toHex(pt));
+            // Another sequence number or type is other additional data: authentication fails.
+            assert.equal(p.open(23, 0xfefd, 1, 6, cid, frag), undefined);
+            // Without a CID the type is in the AAD; with one it travels inside (RFC 9146 §4).
+            if (!cid) assert.equal(p.open(22, 0xfefd, 1, 5, cid, frag), undefined);
+          }
+        }
+      });
+    }
+  }
+});
