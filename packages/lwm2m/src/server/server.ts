@@ -314,7 +314,7 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
     if (this.config.requireSecurity && identity === undefined && kind !== 'dtls') throw ServerErrors.securityRequired();
   }
 
-  private idPool = new Uint8Array(0);
+  private idPool: Uint8Array = new Uint8Array(0);
   private idPos = 0;
 
   /** 48 random bits, hex; drawn from a pool so a registration storm does not make one crypto call each. */
