@@ -239,4 +239,17 @@ describe('codec examples from the specifications', () => {
     assert.throws(() => tlv.decode(hex('d8 00 ff ff ff 00'), ctx('/3/0')), typedError(['M2M_LWM2M_MALFORMED_PAYLOAD']));
     assert.throws(() => tlv.decode(hex('08 00 02 c1 00 01'), ctx('/3')), typedError(['M2M_LWM2M_MALFORMED_PAYLOAD']));
   });
+  it('RFC 8428 §4.4: a must-understand label (ending in "_") is rejected, other unknown labels are ignored', () => {
+    const json = codec(ContentFormat.SENML_JSON);
+    const enc = (x: string) => new TextEncoder().encode(x);
+    assert.deepEqual(strip(json.decode(enc('[{"n":"/3/0/9","v":5,"foo":1}]'), ctx('/'))), [{ path: '/3/0/9', value: 5 }]);
+    assert.throws(() => json.decode(enc('[{"n":"/3/0/9","v":5,"foo_":1}]'), ctx('/')), typedError(['M2M_LWM2M_MALFORMED_PAYLOAD']));
+    // [{0: "/3/0/9", 2: 5, "x_": 1}]
+    assert.throws(() => codec(ContentFormat.SENML_CBOR).decode(hex('81a300662f332f302f3902056278 5f01'), ctx('/')), typedError(['M2M_LWM2M_MALFORMED_PAYLOAD']));
+  });
+  it('CodecRegistry.require: an unknown Content-Format is M2M_LWM2M_UNSUPPORTED_FORMAT (CoAP 4.15)', () => {
+    assert.equal(codecs.require(ContentFormat.TLV).format, 11542);
+    assert.throws(() => codecs.require(9999), (e: unknown) => typedError(['M2M_LWM2M_UNSUPPORTED_FORMAT'])(e) && (e as { wire: { coap?: string } }).wire.coap === '4.15');
+    assert.deepEqual(codecs.formats(), [0, 40, 42, 60, 110, 112, 1542, 1543, 11542, 11543, 11544]);
+  });
 });

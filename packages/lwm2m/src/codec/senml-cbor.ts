@@ -73,7 +73,8 @@ export function parseSenmlCbor(payload: Uint8Array, limits: SenmlLimits & CborLi
           r.vd = v;
           break;
         default:
-        // RFC 8428 §4.4: unknown labels without the "_" suffix may be ignored.
+          // RFC 8428 §4.4: unknown labels may be ignored, except must-understand ones (text labels ending in "_").
+          if (typeof k === 'string' && k.endsWith('_')) throw bad(`record ${i}: unsupported must-understand label "${k}"`);
       }
     }
     return r;

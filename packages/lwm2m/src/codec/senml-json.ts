@@ -48,6 +48,8 @@ export function parseSenmlJson(payload: Uint8Array, limits: SenmlLimits = {}): S
   return doc.map((raw, i) => {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw bad(`record ${i} is not an object`);
     const o = raw as Record<string, unknown>;
+    // RFC 8428 §4.4: a label ending in "_" must be understood; we understand none of them.
+    for (const k of Object.keys(o)) if (k.endsWith('_')) throw bad(`record ${i}: unsupported must-understand label "${k}"`);
     const r: SenmlRecord = {};
     const set = <K extends keyof SenmlRecord>(k: K, v: SenmlRecord[K] | undefined) => {
       if (v !== undefined) r[k] = v;
