@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   ContentFormat,
   Lwm2mPath,
+  ObjectRegistry,
   type ResourceValue,
   defaultCodecs,
   parseSenmlJson,
@@ -251,5 +252,14 @@ describe('codec examples from the specifications', () => {
     assert.equal(codecs.require(ContentFormat.TLV).format, 11542);
     assert.throws(() => codecs.require(9999), (e: unknown) => typedError(['M2M_LWM2M_UNSUPPORTED_FORMAT'])(e) && (e as { wire: { coap?: string } }).wire.coap === '4.15');
     assert.deepEqual(codecs.formats(), [0, 40, 42, 60, 110, 112, 1542, 1543, 11542, 11543, 11544]);
+  });
+  it('LwM2M Core §7.2.2: the object version a client registered (ver=) selects the model that types its values', () => {
+    const v10 = { id: 40002, name: 'V', version: '1.0', multiple: false, mandatory: false, resources: new Map([[0, { id: 0, name: 'r', operations: 'R' as const, multiple: false, mandatory: false, type: 'integer' as const }]]) };
+    const v11 = { ...v10, version: '1.1', resources: new Map([[0, { id: 0, name: 'r', operations: 'R' as const, multiple: false, mandatory: false, type: 'string' as const }]]) };
+    const model = new ObjectRegistry([v10, v11]);
+    const text = codec(ContentFormat.TEXT);
+    const payload = new TextEncoder().encode('12');
+    assert.deepEqual(text.decode(payload, ctx('/40002/0/0', model)), [{ path: '/40002/0/0', value: '12', type: 'string' }]);
+    assert.deepEqual(text.decode(payload, ctx('/40002/0/0', model, new Map([[40002, '1.0']]))), [{ path: '/40002/0/0', value: 12, type: 'integer' }]);
   });
 });
