@@ -3,6 +3,7 @@
  * (classic-level, the default), or Redis when `cluster.redis.url` is set.
  */
 import { mkdirSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js';
 import AsyncRedisPersistence from 'aedes-persistence-redis/asyncPersistence.js';
 import { ClassicLevel } from 'classic-level';
@@ -48,6 +49,27 @@ function redacted(url: string): string {
   }
 }
 
+const STREAM_METHODS = ['createRetainedStreamCombi', 'createRetainedStream', 'outgoingStream', 'streamWill'] as const;
+
+/**
+ * aedes-persistence-redis 12 returns async generators where Aedes 1.2 pipes streams
+ * (regression found by test/redis.test.ts: "stream.pipe is not a function" on SUBSCRIBE).
+ * Wraps those methods so they always return a Readable.
+ */
+export function withStreamResults<T extends object>(instance: T): T {
+  const target = instance as Record<string, unknown>;
+  for (const m of STREAM_METHODS) {
+    const orig = target[m];
+    if (typeof orig !== 'function') continue;
+    target[m] = (...args: unknown[]) => {
+      const r = (orig as (...a: unknown[]) => unknown).apply(instance, args);
+      if (r && typeof (r as { pipe?: unknown }).pipe === 'function') return r;
+      return Readable.from(r as AsyncIterable<unknown> | Iterable<unknown>, { objectMode: true });
+    };
+  }
+  return instance;
+}
+
 export async function openPersistence(cfg: PersistenceConfig): Promise<OpenedPersistence> {
   if (cfg.kind === 'memory') return { instance: undefined, describe: 'memory', close: async () => {} };
   if (cfg.kind === 'level') {
@@ -68,7 +90,7 @@ export async function openPersistence(cfg: PersistenceConfig): Promise<OpenedPer
       },
     };
   }
-  const instance = new AsyncRedisPersistence(redisOptionsFromUrl(cfg.url));
+  const instance = withStreamResults(new AsyncRedisPersistence(redisOptionsFromUrl(cfg.url)));
   let closed = false;
   return {
     instance,
