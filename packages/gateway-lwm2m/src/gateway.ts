@@ -8,7 +8,7 @@ import { CoapEndpoint, UdpTransport } from '@m2mhub/coap';
 import type { DatagramTransport, Logger, Scheduler } from '@m2mhub/core';
 import { createDtlsTransport } from '@m2mhub/dtls';
 import type { ClientQuery, Gateway, GatewayClientInfo, GatewayContext, GatewayFactory, GatewayStats, ListenerStatus } from '@m2mhub/gateway';
-import { createLwm2mServer, createObjectRegistry, type Lwm2mServer, type ModelProvider } from '@m2mhub/lwm2m';
+import { createLwm2mServer, createObjectRegistry, type Lwm2mServer, type Lwm2mServerConfig, type ModelProvider } from '@m2mhub/lwm2m';
 import { Lwm2mGatewayCore } from './core';
 import { CredentialStore } from './credentials';
 import { defaultConfig, type Lwm2mGatewayConfig, parseConfig } from './config';
@@ -29,6 +29,8 @@ export interface DtlsListenerSpec {
 export interface Lwm2mGatewayOptions {
   /** Builds the DTLS transport (default: @m2mhub/dtls backed by the credential store). */
   dtlsTransport?: (spec: DtlsListenerSpec) => DatagramTransport;
+  /** LwM2M server settings beyond the gateway's keys (e.g. `expiryGraceMs` in tests). */
+  server?: Partial<Lwm2mServerConfig>;
 }
 
 interface Listener {
@@ -129,6 +131,7 @@ export class Lwm2mGateway implements Gateway {
         requireSecurity: cfg.require_security,
         queueMaxRequests: Math.max(1, cfg.max_queue_length),
         queueRequestTtlMs: cfg.queue_ttl * 1000,
+        ...this.opts.server,
       },
     });
     const core = new Lwm2mGatewayCore({

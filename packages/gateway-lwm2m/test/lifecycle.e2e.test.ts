@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { basicProfile } from '@m2mhub/simulator';
+import { Harness } from './harness';
+
+const ph = (name: string) => `$${'{'}${name}}`;
+const code = (r: Record<string, unknown>) => (r.data as { code: string }).code;
+
+describe('queue mode, lifecycle events, EMQX mountpoint (real broker, UDP, simulated devices)', () => {
+  it('LwM2M Core §6.5: commands for a sleeping device are queued (ack queued), sent when it wakes; sleeping/awake on up/event', async () => {
+    const h = await Harness.start({ qmode_time_window: '300ms', auto_observe: false });
+    try {
+      const d = await h.device({ ...basicProfile('sleepy', '1.1'), queueMode: true });
+      await h.waitFor((r) => r.topic === 'up/event' && r.json.ep === 'sleepy' && r.json.msgType === 'sleeping', 3000);
+      d.sleep();
+      let from = h.received.length;
+      await h.publish('dn/sleepy', { reqID: 'q1', msgType: 'read', data: { path: '/3303/0/5700' } });
+      const ack = await h.waitFor((r) => r.topic === 'up/resp' && r.json.reqID === 'q1', 3000, from);
+      assert.equal(ack.json.msgType, 'ack');
+      assert.equal(ack.json.queued, true);
+      assert.deepEqual(ack.json.data, { path: '/3303/0/5700' });
+      from = h.received.length;
+      assert.equal((await d.wake()).code, '2.04');
+      const reply = await h.waitFor((r) => r.topic === 'up/resp' && r.json.reqID === 'q1' && r.json.msgType === 'read', 3000, from);
+      assert.equal(code(reply.json), '2.05');
+      await h.waitFor((r) => r.topic === 'up/event' && r.json.ep === 'sleepy' && r.json.msgType === 'awake', 3000, from);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('queue mode: a full queue and an expired command get error replies', async () => {
+    const h = await Harness.start({ qmode_time_window: '200ms', queue_ttl: '500ms', max_queue_length: 2, auto_observe: false });
+    try {
+      const d = await h.device({ ...basicProfile('sleepy2', '1.1'), queueMode: true });
+      await h.waitFor((r) => r.topic === 'up/event' && r.json.ep === 'sleepy2' && r.json.msgType === 'sleeping', 3000);
+      d.sleep();
+      const from = h.received.length;
+      for (const id of ['a', 'b', 'c']) await h.publish('dn/sleepy2', { reqID: id, msgType: 'read', data: { path: '/3/0/0' } });
+      const full = await h.waitFor((r) => r.topic === 'up/resp' && r.json.reqID === 'c' && r.json.msgType === 'read', 3000, from);
+      assert.equal(code(full.json), '5.03');
+      assert.match((full.json.data as { error: string }).error, /full/);
+      const expA = await h.waitFor((r) => r.topic === 'up/resp' && r.json.reqID === 'a' && r.json.msgType === 'read', 3000, from);
+      const expB = await h.waitFor((r) => r.topic === 'up/resp' && r.json.reqID === 'b' && r.json.msgType === 'read', 3000, from);
+      assert.equal(code(expA.json), '5.04');
+      assert.equal(code(expB.json), '5.04');
+      assert.match((expA.json.data as { error: string }).error, /expired/);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('lifecycle: replaced, kicked (DELETE /clients/{ep}), expired on up/event', async () => {
+    const h = await Harness.start({ auto_observe: false }, { server: { expiryGraceMs: 0 } });
+    try {
+      await h.device(basicProfile('twice', '1.1'));
+      let from = h.received.length;
+      await h.device(basicProfile('twice', '1.1'));
+      const replaced = await h.waitFor((r) => r.topic === 'up/event' && r.json.ep === 'twice', 3000, from);
+      assert.equal(replaced.json.msgType, 'replaced');
+      await h.waitFor((r) => r.topic === 'up/register' && r.json.ep === 'twice', 3000, from);
+
+      const list = h.routes.find((r) => r.method === 'GET' && r.url === '/clients')!;
+      const page = (await list.handler({ params: {}, query: { limit: '10' }, body: undefined })).body as { data: { clientid: string }[]; meta: { count: number } };
+      assert.deepEqual(page.data.map((c) => c.clientid), ['twice']);
+      const one = h.routes.find((r) => r.method === 'GET' && r.url === '/clients/:ep')!;
+      assert.equal((await one.handler({ params: { ep: 'twice' }, query: {}, body: undefined })).status, 200);
+      assert.equal((await one.handler({ params: { ep: 'nope' }, query: {}, body: undefined })).status, 404);
+
+      from = h.received.length;
+      const kick = h.routes.find((r) => r.method === 'DELETE' && r.url === '/clients/:ep')!;
+      assert.equal((await kick.handler({ params: { ep: 'twice' }, query: {}, body: undefined })).status, 204);
+      const kicked = await h.waitFor((r) => r.topic === 'up/event' && r.json.ep === 'twice', 3000, from);
+      assert.equal(kicked.json.msgType, 'kicked');
+      assert.equal(h.gateway.client('twice'), undefined);
+
+      from = h.received.length;
+      await h.device({ ...basicProfile('short', '1.1'), lifetime: 1 });
+      const expired = await h.waitFor((r) => r.topic === 'up/event' && r.json.ep === 'short', 4000, from);
+      assert.equal(expired.json.msgType, 'expired');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('EMQX default mountpoint lwm2m/${endpoint_name}/ with command dn/#: per-device topics', async () => {
+    const h = await Harness.start({ mountpoint: `lwm2m/${ph('endpoint_name')}/`, translators: { command: { topic: 'dn/#' } }, auto_observe: false });
+    try {
+      await h.device(basicProfile('m1', '1.1'));
+      await h.device(basicProfile('m2', '1.1'));
+      await h.waitFor((r) => r.topic === 'lwm2m/m1/up/register');
+      await h.waitFor((r) => r.topic === 'lwm2m/m2/up/register');
+      const r1 = await h.command('m1', { reqID: 1, msgType: 'read', data: { path: '/3/0/0' } }, { topic: 'lwm2m/m1/dn', replyTopic: 'lwm2m/m1/up/resp' });
+      assert.equal(code(r1), '2.05');
+      const r2 = await h.command('m2', { reqID: 2, msgType: 'read', data: { path: '/3/0/0' } }, { topic: 'lwm2m/m2/dn/x', replyTopic: 'lwm2m/m2/up/resp' });
+      assert.equal(code(r2), '2.05');
+      assert.equal(h.received.filter((r) => r.topic === 'lwm2m/m2/up/resp' && r.json.reqID === 1).length, 0);
+    } finally {
+      await h.close();
+    }
+  });
+});
