@@ -1,5 +1,6 @@
 export * from './attributes';
 export * from './device';
+export * from './dtls';
 export * from './endpoint';
 export * from './load';
 export * from './object-tree';
