@@ -3,6 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { isM2MError } from '@m2mhub/core';
+import { SeededRandom } from '@m2mhub/core/testing';
 import { ObjectRegistry, createObjectRegistry, loadObjectsFromDir, parseObjectXml } from '../src/index';
 import { REGISTRY_XML, typedError } from './codec-helpers';
 
@@ -95,5 +97,28 @@ describe('OMA object XML loader', () => {
     assert.equal(r.size, 1);
     assert.ok(r.remove(3, '1.0'));
     assert.equal(r.getObject(3), undefined);
+  });
+  it('fuzz: 3,000 mutated object XML files give objects or typed errors, never crashes', () => {
+    const r = new SeededRandom(42);
+    const seed = DEVICE_1_0;
+    const pieces = ['<', '>', '/', '"', '&amp;', '<!DOCTYPE x [<!ENTITY a "aaaa">]>', '&a;', '<Item ID="1">', '</Item>', '<Resources>', '</Object>', 'Multiple', '<![CDATA[', ']]>'];
+    let ok = 0;
+    for (let i = 0; i < 3000; i++) {
+      let x = seed;
+      for (let k = 0; k < 1 + r.int(3); k++) {
+        const at = r.int(x.length);
+        const op = r.int(3);
+        if (op === 0) x = x.slice(0, at) + x.slice(at + 1 + r.int(20));
+        else if (op === 1) x = x.slice(0, at) + (pieces[r.int(pieces.length)] as string) + x.slice(at);
+        else x = x.slice(0, at);
+      }
+      try {
+        parseObjectXml(x, 'fuzz.xml');
+        ok++;
+      } catch (e) {
+        if (!isM2MError(e)) throw new Error(`non-typed error ${String(e)} for ${JSON.stringify(x)}`);
+      }
+    }
+    assert.ok(ok > 0);
   });
 });
