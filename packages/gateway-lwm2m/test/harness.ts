@@ -23,7 +23,7 @@ export class Harness {
   routes: GatewayRoute[] = [];
   received: Received[] = [];
   devices: { device: SimulatedDevice; endpoint: CoapEndpoint }[] = [];
-  private dataDir = mkdtempSync(join(tmpdir(), 'm2mhub-gw-'));
+  readonly dataDir = mkdtempSync(join(tmpdir(), 'm2mhub-gw-'));
 
   static async start(config: Record<string, unknown> = {}, opts: Lwm2mGatewayOptions = {}, subscribe = '#'): Promise<Harness> {
     const h = new Harness();

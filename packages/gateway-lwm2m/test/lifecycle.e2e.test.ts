@@ -83,7 +83,7 @@ describe('queue mode, lifecycle events, EMQX mountpoint (real broker, UDP, simul
     }
   });
 
-  it('EMQX default mountpoint lwm2m/${endpoint_name}/ with command dn/#: per-device topics', async () => {
+  it('EMQX default mountpoint lwm2m/<endpoint_name placeholder>/ with command dn/#: per-device topics', async () => {
     const h = await Harness.start({ mountpoint: `lwm2m/${ph('endpoint_name')}/`, translators: { command: { topic: 'dn/#' } }, auto_observe: false });
     try {
       await h.device(basicProfile('m1', '1.1'));
