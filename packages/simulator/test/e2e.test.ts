@@ -169,6 +169,20 @@ describe('LwM2M server <-> simulated device over UDP 127.0.0.1', () => {
     assert.equal(r12.content!.find((v) => v.path === '/3303/0/5701')?.value, 'Cel');
   });
 
+  it('the message log hook sees datagrams in and requests out; a kicked device gets deregistered(kicked)', async () => {
+    const log: string[] = [];
+    const off = server.on('message', (m) => log.push(`${m.direction} ${m.code}${m.path ? ` ${m.path}` : ''}`));
+    await server.read('basic-10', '/3/0/0');
+    off();
+    assert.ok(log.includes('out GET /3/0/0'), log.join('; '));
+    assert.ok(log.some((l) => l.startsWith('in 2.05')), log.join('; '));
+    const ev = once(server, 'deregistered');
+    assert.equal(await server.deregister('basic-10'), true);
+    assert.equal((await ev).reason, 'kicked');
+    assert.equal(await server.deregister('basic-10'), false);
+    await assert.rejects(server.read('basic-10', '/3/0'), (e: unknown) => (e as { code?: string }).code === 'M2M_LWM2M_NOT_REGISTERED');
+  });
+
   it('LwM2M Core §6.2.2/§6.2.3: update (2.04) and de-register (2.02) with events', async () => {
     const d = devicesByName.get('wak-1')!;
     const up = once(server, 'updated');

@@ -194,6 +194,11 @@ export function fromCoapResponse(req: DeviceRequest, reg: Registration, res: Cli
         const segs = loc.slice(0, prefix.length).join('/') === prefix.join('/') ? loc.slice(prefix.length) : loc;
         if (segs.length > 0) out.location = Lwm2mPath.parse(`/${segs.join('/')}`).toString();
         else if (req.instanceId !== undefined) out.location = `${req.path}/${req.instanceId}`;
+        else {
+          // No Location-Path: the instance id the payload carried (values under /O/I/...).
+          const inst = Lwm2mPath.parse(req.values[0]!.path).instanceId;
+          if (inst !== undefined) out.location = `${req.path}/${inst}`;
+        }
         break;
       }
       default:
