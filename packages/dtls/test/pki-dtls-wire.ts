@@ -4,9 +4,10 @@
  * written independently of the package's record layer so the two check each other.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { type Socket, createSocket } from 'node:dgram';
-import { ByteReader, ByteWriter, systemRandom } from '@m2mhub/core';
+import { ByteReader, ByteWriter, concatBytes, systemRandom } from '@m2mhub/core';
 
 export function assertBinary(name: string): void {
   try {
@@ -114,9 +115,11 @@ export class PlainDtlsClient {
   private waiter: (() => void) | undefined;
   private constructor(
     private readonly sock: Socket,
-    private readonly port: number,
+    private port: number,
   ) {
-    sock.on('message', (d) => {
+    sock.on('message', (d, rinfo) => {
+      // A listening endpoint (port 0) answers whoever spoke first.
+      if (this.port === 0) this.port = rinfo.port;
       this.queue.push(...parseRecords(new Uint8Array(d)));
       this.waiter?.();
     });
@@ -126,6 +129,15 @@ export class PlainDtlsClient {
     const sock = createSocket('udp4');
     await new Promise<void>((res) => sock.bind(0, '127.0.0.1', res));
     return new PlainDtlsClient(sock, port);
+  }
+
+  /** A server-side endpoint on an ephemeral port; it talks to the first peer that writes. */
+  static async listen(): Promise<PlainDtlsClient> {
+    return PlainDtlsClient.open(0);
+  }
+
+  get localPort(): number {
+    return this.sock.address().port;
   }
 
   close(): void {
@@ -203,6 +215,37 @@ export class PlainDtlsClient {
   }
 }
 
+export interface ParsedClientHello {
+  random: Uint8Array;
+  suites: number[];
+  extensions: Ext[];
+}
+
+/** ClientHello body (RFC 6347 §4.2.1 / RFC 5246 §7.4.1.2). */
+export function parseClientHello(body: Uint8Array): ParsedClientHello {
+  const r = new ByteReader(body);
+  r.u16();
+  const random = r.bytes(32);
+  r.vector(1);
+  r.vector(1);
+  const s = new ByteReader(r.vector(2));
+  const suites: number[] = [];
+  while (s.remaining > 0) suites.push(s.u16());
+  r.vector(1);
+  const extensions: Ext[] = [];
+  if (r.remaining > 0) {
+    const e = new ByteReader(r.vector(2));
+    while (e.remaining > 0) extensions.push({ type: e.u16(), data: e.vector(2) });
+  }
+  return { random, suites, extensions };
+}
+
+export function serverHello(random: Uint8Array, suite: number, exts: Ext[]): Uint8Array {
+  const e = new ByteWriter(64);
+  for (const x of exts) e.u16(x.type).vector(2, x.data);
+  return new ByteWriter(128).u16(0xfefd).bytes(random).u8(0).u16(suite).u8(0).vector(2, e.finish()).finish();
+}
+
 export function waitForLine(child: ChildProcess, re: RegExp): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     let buf = '';
@@ -227,4 +270,22 @@ export async function freeUdpPort(): Promise<number> {
   const { port } = s.address();
   await new Promise<void>((res) => s.close(() => res()));
   return port;
+}
+
+/** SHA-256 of the concatenated handshake messages (the TLS 1.2 PRF hash of the transcript). */
+export function transcriptHash(...messages: Uint8Array[]): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(concatBytes(...messages)).digest());
+}
+
+/** Peer processes a test started; `killAll` ends exactly those. */
+export class PeerProcesses {
+  private readonly started: ChildProcess[] = [];
+  spawn(cmd: string, args: string[], cwd: string): ChildProcess {
+    const child = spawn(cmd, args, { cwd });
+    this.started.push(child);
+    return child;
+  }
+  killAll(): void {
+    for (const c of this.started) c.kill('SIGKILL');
+  }
 }

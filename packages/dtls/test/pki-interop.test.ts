@@ -6,10 +6,9 @@
  * the package's (../src/crypto, ../src/record), so this also checks the pieces fit together.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { concatBytes, systemRandom } from '@m2mhub/core';
+import { systemRandom } from '@m2mhub/core';
 import { keyBlock, masterSecret, verifyData } from '../src/crypto/keys';
 import { suiteById } from '../src/crypto/suites';
 import {
@@ -28,28 +27,27 @@ import {
   verifyEcdheServerKeyExchange,
 } from '../src/pki/index';
 import { createProtection } from '../src/record/protection';
-import { PlainDtlsClient, assertBinary, freeUdpPort, handshake, waitForLine } from './pki-dtls-wire';
+import { PlainDtlsClient, assertBinary, freeUdpPort, handshake, waitForLine, PeerProcesses, transcriptHash } from './pki-dtls-wire';
 import { type OpensslDir, makePki } from './pki-openssl';
 
 let o: OpensslDir;
-const children: ChildProcess[] = [];
+const peers = new PeerProcesses();
 before(() => {
   o = makePki();
 });
 after(() => {
-  for (const c of children) c.kill('SIGKILL');
+  peers.killAll();
   o.cleanup();
 });
 
 async function opensslServer(cipher: string, extra: string[]): Promise<number> {
   assertBinary('openssl');
-  const child = spawn('openssl', ['s_server', '-dtls1_2', '-accept', '127.0.0.1:0', '-cert', 'leaf.pem', '-key', 'leaf.key',
-    '-cert_chain', 'inter.pem', '-cipher', `${cipher}:@SECLEVEL=0`, ...extra], { cwd: o.dir });
-  children.push(child);
+  const child = peers.spawn('openssl', ['s_server', '-dtls1_2', '-accept', '127.0.0.1:0', '-cert', 'leaf.pem', '-key', 'leaf.key',
+    '-cert_chain', 'inter.pem', '-cipher', `${cipher}:@SECLEVEL=0`, ...extra], o.dir);
   return Number((await waitForLine(child, /ACCEPT 127\.0\.0\.1:(\d+)/))[1]);
 }
 
-const sha256 = (...parts: Uint8Array[]) => new Uint8Array(createHash('sha256').update(concatBytes(...parts)).digest());
+const sha256 = transcriptHash;
 
 /**
  * Runs a whole ECDHE_ECDSA handshake with client authentication against openssl s_server.
@@ -128,9 +126,8 @@ describe('interop with real DTLS 1.2 servers', () => {
     assertBinary('gnutls-serv');
     o.run(['pkey', '-in', 'leaf.key', '-pubout', '-out', 'leaf.pub']);
     const port = await freeUdpPort();
-    const child = spawn('gnutls-serv', ['--udp', '-p', String(port), '--rawpkkeyfile', 'leaf.key', '--rawpkfile', 'leaf.pub',
-      '--priority', 'NORMAL:+CTYPE-SRV-RAWPK:+CTYPE-CLI-RAWPK:+CTYPE-SRV-X509'], { cwd: o.dir });
-    children.push(child);
+    const child = peers.spawn('gnutls-serv', ['--udp', '-p', String(port), '--rawpkkeyfile', 'leaf.key', '--rawpkfile', 'leaf.pub',
+      '--priority', 'NORMAL:+CTYPE-SRV-RAWPK:+CTYPE-CLI-RAWPK:+CTYPE-SRV-X509'], o.dir);
     await waitForLine(child, /listening/);
     const options: EcdheClientOptions = { serverCertificateTypes: [2] };
     const exts = ecdheClientHelloExtensions(options);
