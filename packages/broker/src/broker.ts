@@ -209,6 +209,13 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
           },
         );
       },
+      published(packet, client, done) {
+        // QoS 1 from a client: stored now, so its held PUBACK may go out (see GuardedConnection).
+        if (client && packet.qos === 1 && packet.messageId !== undefined && client.conn instanceof GuardedConnection) {
+          client.conn.releasePuback(packet.messageId);
+        }
+        done(null);
+      },
       authorizeForward(_client, packet: AedesPublishPacket) {
         if (packet.topic === DROPPED_TOPIC) return null;
         counters.publishSent++;
@@ -262,6 +269,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
         counters.bytesSent += n;
       },
     });
+    guarded.holdPubacks = true;
     const meta: ConnMeta = { listener: info.listener };
     if (info.remoteAddress) meta.remoteAddress = info.remoteAddress;
     connMeta.set(guarded, meta);

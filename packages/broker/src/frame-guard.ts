@@ -59,6 +59,41 @@ export class MqttFrameScanner {
  * destroyed with the typed error (Aedes reports it as a client error and drops only that
  * client) and `hooks.violation` is told.
  */
+/**
+ * Splits a byte stream into whole MQTT packets (for the outgoing side, which we wrote
+ * ourselves; no size check). Pure.
+ */
+export class MqttFrameSplitter {
+  private buf: Buffer = Buffer.alloc(0);
+  push(chunk: Buffer): Buffer[] {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    const out: Buffer[] = [];
+    for (;;) {
+      let len = 0;
+      let mul = 1;
+      let i = 1;
+      let complete = false;
+      for (; i < this.buf.length && i <= 4; i++) {
+        const b = this.buf[i]!;
+        len += (b & 0x7f) * mul;
+        mul *= 128;
+        if (!(b & 0x80)) {
+          complete = true;
+          break;
+        }
+      }
+      if (!complete) break;
+      const total = i + 1 + len;
+      if (this.buf.length < total) break;
+      out.push(this.buf.subarray(0, total));
+      this.buf = this.buf.subarray(total);
+    }
+    return out;
+  }
+}
+
+const PUBACK = 0x40;
+
 export interface GuardHooks {
   violation(err: Error): void;
   bytesIn?(n: number): void;
@@ -66,6 +101,15 @@ export interface GuardHooks {
 }
 
 export class GuardedConnection extends Duplex {
+  // "A hard kill loses nothing that was acknowledged" (DESIGN.md §5): Aedes writes the PUBACK
+  // of a QoS 1 PUBLISH before it stores the message for offline subscribers, so each outgoing
+  // PUBACK (and everything written after it, to keep order) waits here until the broker
+  // calls `releasePuback` once the message is persisted.
+  private readonly splitter = new MqttFrameSplitter();
+  private readonly held: Buffer[] = [];
+  private readonly unreleased = new Set<number>();
+  private readonly releasedEarly = new Set<number>();
+  holdPubacks = false;
   constructor(
     private readonly inner: Duplex,
     readonly scanner: MqttFrameScanner,
@@ -98,7 +142,40 @@ export class GuardedConnection extends Duplex {
       cb();
       return;
     }
-    this.inner.write(chunk, cb);
+    if (!this.holdPubacks) {
+      this.inner.write(chunk, cb);
+      return;
+    }
+    for (const frame of this.splitter.push(chunk)) {
+      if (frame[0] === PUBACK && frame.length === 4) {
+        const id = frame.readUInt16BE(2);
+        if (!this.releasedEarly.delete(id)) this.unreleased.add(id);
+        this.held.push(frame);
+      } else {
+        this.held.push(frame);
+      }
+    }
+    // Keep backpressure: Aedes' drainTimeout relies on write() reporting a full socket.
+    if (this.pump()) cb();
+    else this.inner.once('drain', () => cb());
+  }
+
+  /** The QoS 1 message with this id is stored: its PUBACK may go out. */
+  releasePuback(messageId: number): void {
+    if (!this.unreleased.delete(messageId)) this.releasedEarly.add(messageId);
+    this.pump();
+  }
+
+  /** Writes what may go out; false when the inner stream asks to wait for 'drain'. */
+  private pump(): boolean {
+    let ok = true;
+    while (this.held.length > 0) {
+      const f = this.held[0]!;
+      if (f[0] === PUBACK && f.length === 4 && this.unreleased.has(f.readUInt16BE(2))) break;
+      this.held.shift();
+      if (!this.inner.destroyed) ok = this.inner.write(f) && ok;
+    }
+    return ok || this.inner.destroyed;
   }
   override _final(cb: (err?: Error | null) => void): void {
     this.inner.end();

@@ -1,7 +1,7 @@
 export * from './auth';
 export * from './broker';
 export { BrokerErrors } from './errors';
-export { GuardedConnection, MqttFrameScanner } from './frame-guard';
+export { GuardedConnection, MqttFrameScanner, MqttFrameSplitter } from './frame-guard';
 export type { ListenerSpec, ListenerStatus, MqttTransport, TlsFiles } from './listeners';
 export { hashPassword, isPasswordHash, verifyPassword } from './password';
 export type { PersistenceConfig } from './persistence';

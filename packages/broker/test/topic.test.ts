@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SeededRandom } from '@m2mhub/core/testing';
-import { type AclRule, BrokerErrors, evaluateAcl, filterCovers, filtersIntersect, hashPassword, isValidFilter, MqttFrameScanner, topicMatches, verifyPassword } from '../src/index';
+import { Duplex } from 'node:stream';
+import { type AclRule, BrokerErrors, evaluateAcl, GuardedConnection, MqttFrameSplitter, filterCovers, filtersIntersect, hashPassword, isValidFilter, MqttFrameScanner, topicMatches, verifyPassword } from '../src/index';
 
 describe('topics', () => {
   it('MQTT 3.1.1 §4.7.1: filter validity', () => {
@@ -101,5 +102,39 @@ describe('MQTT frame scanner', () => {
         assert.ok(BrokerErrors.packetTooLarge.is(e) || BrokerErrors.malformedPacket.is(e), String(e));
       }
     }
+  });
+});
+
+describe('outgoing PUBACK gate', () => {
+  it('MQTT 3.1.1 §2.2.3: the splitter yields whole packets across chunk boundaries', () => {
+    const sp = new MqttFrameSplitter();
+    assert.deepEqual(sp.push(Buffer.from([0x40, 0x02, 0x00])), []);
+    const out = sp.push(Buffer.from([0x07, 0xd0, 0x00, 0x30, 0x80, 0x01]));
+    assert.deepEqual(out.map((b) => [...b]), [[0x40, 0x02, 0x00, 0x07], [0xd0, 0x00]]);
+    assert.equal(sp.push(Buffer.alloc(128)).length, 1);
+  });
+  it('DESIGN.md §5: a PUBACK and what follows wait until the message is stored (regression: PUBACK before persistence lost messages on kill -9)', async () => {
+    const written: number[][] = [];
+    const inner = new Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, cb) {
+        written.push([...chunk]);
+        cb();
+      },
+    });
+    const g = new GuardedConnection(inner, new MqttFrameScanner(1000), { violation: () => {} });
+    g.holdPubacks = true;
+    g.write(Buffer.from([0x40, 0x02, 0x00, 0x05])); // PUBACK id 5
+    g.write(Buffer.from([0xd0, 0x00])); // PINGRESP after it
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(written, []);
+    g.releasePuback(6); // released before its PUBACK is written
+    g.releasePuback(5);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(written.flat(), [0x40, 0x02, 0x00, 0x05, 0xd0, 0x00]);
+    g.write(Buffer.from([0x40, 0x02, 0x00, 0x06]));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(written.flat().slice(6), [0x40, 0x02, 0x00, 0x06]);
+    g.destroy();
   });
 });
