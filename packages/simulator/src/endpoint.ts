@@ -1,4 +1,4 @@
-import { CoapEndpoint, type CoapEndpointOptions, OptionNumber, UdpTransport, serializeMessage, uintOption } from '@m2mhub/coap';
+import { CoapEndpoint, type CoapEndpointOptions, type CoapLimits, OptionNumber, UdpTransport, serializeMessage, uintOption } from '@m2mhub/coap';
 import type { Datagram, DatagramTransport, PeerAddress, Random } from '@m2mhub/core';
 import { systemRandom } from '@m2mhub/core';
 import type { DeviceCoapPort, SimulatedDevice } from './device';
@@ -34,6 +34,19 @@ class SleepyTransport implements DatagramTransport {
   }
 }
 
+/**
+ * Limits sized for one device: the CoAP defaults are sized for a server (a 100k-entry dedup
+ * LRU preallocates megabytes), which would make thousands of simulated devices expensive.
+ */
+export const DEVICE_COAP_LIMITS: Partial<CoapLimits> = {
+  dedupCacheSize: 64,
+  maxExchanges: 32,
+  maxExchangesPerPeer: 16,
+  maxPendingRequests: 32,
+  maxConcurrentTransfers: 4,
+  maxObservations: 32,
+};
+
 export interface DeviceEndpointOptions extends Omit<CoapEndpointOptions, 'transport'> {
   /** Default: a new UDP socket on 127.0.0.1, ephemeral port. */
   transport?: DatagramTransport;
@@ -47,7 +60,7 @@ export interface DeviceEndpointOptions extends Omit<CoapEndpointOptions, 'transp
 export async function startDevice(device: SimulatedDevice, opts: DeviceEndpointOptions = {}): Promise<CoapEndpoint> {
   const inner = opts.transport ?? new UdpTransport({ address: '127.0.0.1', port: 0 });
   const transport = new SleepyTransport(inner, device);
-  const endpoint = new CoapEndpoint({ ...opts, transport });
+  const endpoint = new CoapEndpoint({ ...opts, transport, limits: { ...DEVICE_COAP_LIMITS, ...opts.limits } });
   endpoint.fallback((req) => device.handle(req));
   const random: Random = opts.random ?? systemRandom;
   const port: DeviceCoapPort = {
