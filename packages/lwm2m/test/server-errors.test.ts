@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type ClientRequest, CoapEndpoint, type IncomingRequest, UdpTransport } from '@m2mhub/coap';
-import { SeededRandom } from '@m2mhub/core/testing';
+import { readFileSync } from 'node:fs';
+import { MemoryNetwork } from '@m2mhub/coap';
+import { fromHex } from '@m2mhub/core';
+import { FakeScheduler, SeededRandom } from '@m2mhub/core/testing';
 import {
   ContentFormat,
   type Lwm2mServer,
@@ -160,6 +163,39 @@ describe('LwM2M server: bad input gets a clear answer, never a crash', () => {
     await assert.rejects(server.send('valid', { kind: 'nope' } as never), bad);
     await assert.rejects(server.readComposite('valid', []), bad);
     await assert.rejects(server.read('nobody', '/3/0'), (e: unknown) => ServerErrors.notRegistered.is(e));
+  });
+
+  it('fuzz: 3000 mutations of a real Register datagram (wakaama-client.jsonl frame 1) never crash the server; it still registers afterwards', async () => {
+    const clock = new FakeScheduler();
+    const rnd = new SeededRandom(9);
+    const net = new MemoryNetwork(clock, rnd);
+    const fuzzed = createLwm2mServer({ scheduler: clock, random: rnd });
+    const tr = net.transport('10.0.0.1');
+    const fep = createServerEndpoint(fuzzed, { transport: tr, scheduler: clock, random: rnd });
+    await fep.start();
+    const frame1 = JSON.parse(readFileSync('/work/shared/fixtures/real-clients/wakaama-client.jsonl', 'utf8').split('\n')[0]!) as { messageHex: string };
+    const original = fromHex(frame1.messageHex);
+    for (let i = 0; i < 3000; i++) {
+      const m = original.slice(0, 4 + rnd.int(original.length));
+      const flips = 1 + rnd.int(4);
+      for (let k = 0; k < flips; k++) m[rnd.int(m.length)] = rnd.int(256);
+      m[2] = i >> 8;
+      m[3] = i & 255;
+      tr.inject(m, { address: '10.9.9.9', port: 1000 + (i % 50), family: 'IPv4' });
+      if (i % 100 === 0) {
+        for (let k = 0; k < 5; k++) await new Promise((r) => setImmediate(r));
+        clock.advance(10);
+      }
+    }
+    for (let k = 0; k < 20; k++) await new Promise((r) => setImmediate(r));
+    const ok = original.slice();
+    ok[2] = 0xff;
+    ok[3] = 0xfe;
+    tr.inject(ok, { address: '10.9.9.10', port: 5000, family: 'IPv4' });
+    for (let k = 0; k < 20; k++) await new Promise((r) => setImmediate(r));
+    assert.equal((await fuzzed.getRegistration('wakaama-ep'))?.address.address, '10.9.9.10');
+    await fep.close();
+    await fuzzed.close();
   });
 
   it('fuzz: random query strings and link payloads only ever raise typed errors', () => {
