@@ -17,6 +17,10 @@ export interface ListenerConfig {
   enable: boolean;
   bind: string;
   port: number;
+  /** Socket receive buffer, bytes: a burst of datagrams beyond it is dropped by the OS (and retransmitted seconds later). */
+  recbuf: number;
+  /** Socket send buffer, bytes. */
+  sndbuf: number;
 }
 
 export interface Lwm2mGatewayConfig {
@@ -80,8 +84,8 @@ export function defaultConfig(): Lwm2mGatewayConfig {
     max_inflight: 1,
     dedupe_window: 4096,
     sensitive_params: ['password', 'pwd', 'secret', 'token', 'psk', 'key', 'passwd', 'credential', 'apikey'],
-    udp: { enable: true, bind: '0.0.0.0', port: 5783 },
-    dtls: { enable: true, bind: '0.0.0.0', port: 5784 },
+    udp: { enable: true, bind: '0.0.0.0', port: 5783, recbuf: 4 * 1024 * 1024, sndbuf: 4 * 1024 * 1024 },
+    dtls: { enable: true, bind: '0.0.0.0', port: 5784, recbuf: 4 * 1024 * 1024, sndbuf: 4 * 1024 * 1024 },
     require_security: false,
   };
 }
@@ -127,6 +131,7 @@ function listener(key: string, base: ListenerConfig, raw: unknown): ListenerConf
     if (k === 'enable' || k === 'enabled') out.enable = bool(`${key}.${k}`, v);
     else if (k === 'bind') out.bind = typeof v === 'string' ? v : bad(`${key}.bind`, v, 'an address');
     else if (k === 'port') out.port = int(`${key}.port`, v, 0, 65535);
+    else if (k === 'recbuf' || k === 'sndbuf') out[k] = int(`${key}.${k}`, v, 4096, 256 * 1024 * 1024);
     else bad(`${key}.${k}`, v, 'unknown key');
   }
   return out;

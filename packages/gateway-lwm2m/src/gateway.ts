@@ -148,7 +148,13 @@ export class Lwm2mGateway implements Gateway {
     this.listenerState = [];
     if (cfg.udp.enable) {
       const ep = new CoapEndpoint({
-        transport: new UdpTransport({ address: cfg.udp.bind, port: cfg.udp.port, logger: ctx.logger }),
+        transport: new UdpTransport({
+          address: cfg.udp.bind,
+          port: cfg.udp.port,
+          recvBufferSize: cfg.udp.recbuf,
+          sendBufferSize: cfg.udp.sndbuf,
+          logger: ctx.logger,
+        }),
         scheduler: ctx.scheduler,
         random: ctx.random,
         logger: ctx.logger,
@@ -217,6 +223,13 @@ export class Lwm2mGateway implements Gateway {
 
   stats(): GatewayStats {
     return this.core ? { ...this.core.stats } : { clients: 0, messages_in: 0, messages_out: 0 };
+  }
+
+  /** CoAP counters per listener (retransmissions, dedup hits, ...), for metrics and benchmarks. */
+  listenerStats(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const l of this.listenerState) out[l.id] = l.endpoint.stats();
+    return out;
   }
 
   listeners(): ListenerStatus[] {

@@ -1,0 +1,259 @@
+/**
+ * LwM2M gateway round trips (issue #6): MQTT command -> LwM2M device -> MQTT reply, with many
+ * registered devices. The hub side (Aedes broker + LwM2M gateway on UDP) runs in a child
+ * process so the load generator does not share its event loop; this process registers the
+ * devices (one UDP socket each, answering Reads like a device), publishes JSON `read`
+ * commands over MQTT and times each reply on `up/resp` by its reqID.
+ *
+ * Two phases: throughput (as fast as a window of outstanding commands allows) and latency at
+ * a fixed rate (default 5,000/s, half the 10,000/s target). No peer exists for this one:
+ * the figures are absolute.
+ *
+ * Args: --devices N (10000), --commands N (50000), --window N (1000), --rate N (5000),
+ * --seconds N (5), --profile DIR (V8 CPU profile of the hub child).
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { OptionNumber, parseMessage, serializeMessage, uintOption } from '@m2mhub/coap';
+import mqtt from 'mqtt';
+import { type BenchReport, figure, percentile } from '../report';
+
+const CHILD_ENV = 'M2MHUB_GATEWAY_BENCH_CHILD';
+
+function arg(args: string[], name: string, def: number): number {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : def;
+}
+
+// ---------------------------------------------------------------- child: the hub side
+
+async function runChild(): Promise<void> {
+  const { createBroker } = await import('@m2mhub/broker');
+  // apps/bench does not depend on @m2mhub/store (its package.json is not this bench's): import the source.
+  const { createMemoryStore } = await import('../../../../packages/store/src/index');
+  const { lwm2mGatewayFactory, parseConfig } = await import('@m2mhub/gateway-lwm2m');
+  const { silentLogger, systemRandom, systemScheduler, TypedEmitter } = await import('@m2mhub/core');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const broker = await createBroker({ listeners: [{ name: 'mqtt:tcp', transport: 'tcp', port: 0, bind: '127.0.0.1' }], persistence: { kind: 'memory' }, sysIntervalMs: 0 });
+  await broker.listen();
+  const store = createMemoryStore();
+  await store.open();
+  const gw = await lwm2mGatewayFactory().create({
+    name: 'lwm2m',
+    config: parseConfig({ udp: { bind: '127.0.0.1', port: 0 }, dtls: { enable: false }, auto_observe: false, request_timeout: 10 }),
+    broker,
+    store,
+    events: new TypedEmitter(),
+    logger: silentLogger,
+    scheduler: systemScheduler,
+    random: systemRandom,
+    dataDir: mkdtempSync(join(tmpdir(), 'm2mhub-gwbench-')),
+    routes: { add() {} },
+  });
+  await gw.start();
+  const udp = gw.listeners().find((l) => l.type === 'udp')!;
+  process.send!({ mqtt: broker.ports()['mqtt:tcp'], udp: Number(udp.bind.split(':').pop()) });
+  process.on('message', (m) => {
+    if (m === 'stats') {
+      const coap = (gw as unknown as { listenerStats?: () => unknown }).listenerStats?.();
+      process.send!({ stats: { ...gw.stats(), coap }, rss: process.memoryUsage().rss });
+    }
+    if (m === 'exit') void gw.stop().then(() => broker.stop()).then(() => process.exit(0));
+  });
+}
+
+if (process.env[CHILD_ENV] === '1') await runChild();
+
+// ---------------------------------------------------------------- parent: devices and MQTT load
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const VALUE = enc('Open Mobile Alliance');
+
+/** One device socket: registers `ep`, then answers every CON GET with 2.05 text (piggybacked, RFC 7252 §5.2.1). */
+async function deviceSocket(ep: string, port: number): Promise<Socket> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  let registered: (() => void) | undefined;
+  s.on('message', (buf) => {
+    let msg: ReturnType<typeof parseMessage>;
+    try {
+      msg = parseMessage(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
+    } catch {
+      return;
+    }
+    if (msg.type === 'ACK' && msg.code === '2.01') {
+      registered?.();
+      return;
+    }
+    if (msg.type === 'CON' && msg.code === '0.01') {
+      const reply = serializeMessage({
+        type: 'ACK',
+        code: '2.05',
+        messageId: msg.messageId,
+        token: msg.token,
+        options: [uintOption(OptionNumber.ContentFormat, 0)],
+        payload: VALUE,
+      });
+      s.send(reply, port, '127.0.0.1');
+    }
+  });
+  const register = serializeMessage({
+    type: 'CON',
+    code: '0.02',
+    messageId: 1,
+    token: enc('r1'),
+    options: [
+      { number: OptionNumber.UriPath, value: enc('rd') },
+      uintOption(OptionNumber.ContentFormat, 40),
+      { number: OptionNumber.UriQuery, value: enc(`ep=${ep}`) },
+      { number: OptionNumber.UriQuery, value: enc('lt=86400') },
+      { number: OptionNumber.UriQuery, value: enc('lwm2m=1.1') },
+      { number: OptionNumber.UriQuery, value: enc('b=U') },
+    ],
+    payload: enc('</1/0>,</3/0>'),
+  });
+  for (let attempt = 0; ; attempt++) {
+    const ok = new Promise<boolean>((resolve) => {
+      registered = () => resolve(true);
+      setTimeout(() => resolve(false), 2000 + attempt * 2000);
+    });
+    s.send(register, port, '127.0.0.1');
+    if (await ok) break;
+    if (attempt > 4) throw new Error(`${ep} did not register`);
+  }
+  registered = undefined;
+  return s;
+}
+
+export default async function gatewayBench(args: string[]): Promise<BenchReport> {
+  const devices = arg(args, 'devices', 10_000);
+  const commands = arg(args, 'commands', 50_000);
+  const window = arg(args, 'window', 1000);
+  const rate = arg(args, 'rate', 5000);
+  const seconds = arg(args, 'seconds', 5);
+  const startedAt = new Date().toISOString();
+  const pi = args.indexOf('--profile');
+  const profileDir = pi >= 0 ? args[pi + 1] : undefined;
+
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), [], {
+    env: { ...process.env, [CHILD_ENV]: '1' },
+    execArgv: ['--import', 'tsx', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const ports = await new Promise<{ mqtt: number; udp: number }>((resolve) => child.once('message', (m) => resolve(m as { mqtt: number; udp: number })));
+  const sockets: Socket[] = [];
+  try {
+    // Register in batches (the registrations are not what is measured here).
+    const t0 = performance.now();
+    for (let i = 0; i < devices; i += 500) {
+      const batch = [];
+      for (let j = i; j < Math.min(devices, i + 500); j++) batch.push(deviceSocket(`gwb-${j}`, ports.udp));
+      sockets.push(...(await Promise.all(batch)));
+    }
+    const registerMs = performance.now() - t0;
+
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { reconnectPeriod: 0 });
+    const pending = new Map<number, number>();
+    const rtts: number[] = [];
+    let errors = 0;
+    let onReply: (() => void) | undefined;
+    client.on('message', (_t, payload) => {
+      const j = JSON.parse(payload.toString()) as { reqID: number; data?: { code?: string } };
+      const at = pending.get(j.reqID);
+      if (at === undefined) return;
+      pending.delete(j.reqID);
+      rtts.push(performance.now() - at);
+      if (j.data?.code !== '2.05') errors++;
+      onReply?.();
+    });
+    await client.subscribeAsync('up/resp');
+    let reqID = 0;
+    const send = () => {
+      const id = reqID++;
+      pending.set(id, performance.now());
+      client.publish(`dn/gwb-${id % devices}`, `{"reqID":${id},"msgType":"read","data":{"path":"/3/0/0"}}`);
+    };
+
+    // Phase 1: throughput with a window of outstanding commands.
+    const t1 = performance.now();
+    await new Promise<void>((resolve) => {
+      let sent = 0;
+      let done = 0;
+      onReply = () => {
+        done++;
+        if (sent < commands) {
+          send();
+          sent++;
+        }
+        if (done === commands) resolve();
+      };
+      for (; sent < Math.min(window, commands); sent++) send();
+    });
+    const throughputMs = performance.now() - t1;
+    const tput = (commands / throughputMs) * 1000;
+    const tputRtts = rtts.splice(0).sort((a, b) => a - b);
+    const tputErrors = errors;
+    errors = 0;
+
+    // Phase 2: latency at a fixed rate, paced every 10 ms.
+    const total = rate * seconds;
+    const t2 = performance.now();
+    await new Promise<void>((resolve) => {
+      let sent = 0;
+      let done = 0;
+      onReply = () => {
+        done++;
+        if (done === total) resolve();
+      };
+      const tick = setInterval(() => {
+        const due = Math.min(total, Math.floor(((performance.now() - t2) / 1000) * rate));
+        while (sent < due) {
+          send();
+          sent++;
+        }
+        if (sent >= total) clearInterval(tick);
+      }, 5);
+    });
+    const lat = rtts.splice(0).sort((a, b) => a - b);
+    const stats = await new Promise<{ stats: Record<string, unknown>; rss: number }>((resolve) => {
+      child.once('message', (m) => resolve(m as { stats: Record<string, unknown>; rss: number }));
+      child.send('stats');
+    });
+    await client.endAsync();
+    return {
+      bench: 'gateway',
+      peer: 'none (no other LwM2M<->MQTT gateway on this machine): absolute figures',
+      startedAt,
+      machine: { cpus: cpus().length, node: process.version },
+      params: { devices, commands, window, rate, seconds },
+      figures: [
+        figure('round trips per second (window)', 'cmd/s', Math.round(tput), undefined, true),
+        figure('p50 latency at max throughput', 'ms', round(percentile(tputRtts, 50)), undefined, false),
+        figure('p99 latency at max throughput', 'ms', round(percentile(tputRtts, 99)), undefined, false),
+        figure(`p50 latency at ${rate}/s`, 'ms', round(percentile(lat, 50)), undefined, false),
+        figure(`p99 latency at ${rate}/s`, 'ms', round(percentile(lat, 99)), undefined, false),
+        figure(`max latency at ${rate}/s`, 'ms', round(lat[lat.length - 1] ?? Number.NaN), undefined, false),
+        figure(`replies later than 1 s at ${rate}/s`, 'count', lat.filter((x) => x > 1000).length, undefined, false),
+        figure('error replies', 'count', tputErrors + errors, undefined, false),
+        figure('registration of all devices', 's', round(registerMs / 1000), undefined, false),
+        figure('hub process RSS', 'MiB', round(stats.rss / 2 ** 20), undefined, false),
+      ],
+      notes: [
+        'The hub side (Aedes + LwM2M gateway + LwM2M server, UDP) runs in a child process; devices and the MQTT client in the parent, on the same machine.',
+        `Target: 10,000 cmd/s, p99 < 20 ms at 5,000/s. Gateway stats: ${JSON.stringify(stats.stats)}`,
+      ],
+    };
+  } finally {
+    for (const s of sockets) s.close();
+    child.send('exit');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}
