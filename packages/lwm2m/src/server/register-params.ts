@@ -142,7 +142,8 @@ export function parseObjectLinks(text: string, limits: RegisterLimits = DEFAULT_
     if (inst !== undefined && !o.instances.includes(inst)) o.instances.push(inst);
   }
   const objects = [...byId.values()].sort((a, b) => a.id - b.id);
-  for (const o of objects) o.instances.sort((a, b) => a - b);
+  // Exact-size copies: a pushed-to array keeps ~16 slots of slack, and registrations are many.
+  for (const o of objects) o.instances = o.instances.sort((a, b) => a - b).slice();
   const out: ParsedObjectLinks = { alternatePath, objects };
   if (contentFormat !== undefined) out.contentFormat = contentFormat;
   return out;
