@@ -2,7 +2,7 @@
  * Credential ports for certificate and raw-public-key authentication (DESIGN.md §2: credentials
  * come in through ports), with in-memory implementations for tests and small deployments.
  */
-import { spkiFingerprint } from './spki';
+import { decodeP256Spki, encodeP256Spki, spkiFingerprint } from './spki';
 import type { Certificate } from './x509';
 
 /** Trust anchors for X.509 peers (`{"x509":{}}`: chain to one of these, CN = endpoint). */
@@ -42,9 +42,12 @@ export class InMemoryTrustStore implements TrustStore {
 
 export class InMemoryRawPublicKeyStore implements RawPublicKeyStore {
   private readonly byFingerprint = new Map<string, string>();
-  /** Binds the key (SPKI DER, canonical uncompressed form) to `endpoint`; returns its fingerprint. */
+  /**
+   * Binds the key (P-256 SPKI DER, either point form) to `endpoint`; returns its fingerprint,
+   * taken over the canonical uncompressed SPKI as `authenticatePeer` computes it.
+   */
   add(spki: Uint8Array, endpoint: string): string {
-    const fp = spkiFingerprint(spki);
+    const fp = spkiFingerprint(encodeP256Spki(decodeP256Spki(spki)));
     this.byFingerprint.set(fp, endpoint);
     return fp;
   }
