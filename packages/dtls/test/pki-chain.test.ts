@@ -218,7 +218,8 @@ describe('peer authentication (trust store and raw-public-key store ports)', () 
     );
     // Raw keys with no store configured are not accepted at all.
     await assert.rejects(authenticatePeer({ type: 2, spki }, { now }), (e) => PkiErrors.noCommonParameters.is(e));
-    // A key registered in compressed form matches the same key sent uncompressed.
+    // Regression: the store fingerprinted the SPKI as given, so a key registered in compressed
+    // form never matched the canonical fingerprint authenticatePeer computes.
     const compressed = new Uint8Array(o.run(['pkey', '-in', 'direct.key', '-pubout', '-outform', 'DER', '-ec_conv_form', 'compressed']));
     store.add(compressed, 'compressed-device');
     assert.equal((await authenticatePeer({ type: 2, spki: other }, { rawPublicKeyStore: store, now })).identity.endpoint, 'compressed-device');
