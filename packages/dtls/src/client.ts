@@ -110,6 +110,8 @@ export interface ConnectDtlsOptions extends DtlsClientOptions {
   port: number;
   /** Overall handshake deadline of the returned promise. */
   timeoutMs?: number;
+  /** Local UDP port to bind; 0 (default) for an ephemeral one. */
+  localPort?: number;
 }
 
 /** A DTLS client over a UDP socket. */
@@ -153,7 +155,10 @@ export class DtlsClientSocket {
     const host = opts.host ?? '127.0.0.1';
     const server: PeerAddress = { address: host, port: opts.port, family: host.includes(':') ? 'IPv6' : 'IPv4' };
     const c = new DtlsClientSocket(opts, server);
-    await new Promise<void>((res) => c.socket.bind(0, host.includes(':') ? '::1' : '127.0.0.1', () => res()));
+    await new Promise<void>((res, rej) => {
+      c.socket.once('error', rej);
+      c.socket.bind(opts.localPort ?? 0, host.includes(':') ? '::1' : '127.0.0.1', () => res());
+    });
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(DtlsErrors.handshakeTimeout()), opts.timeoutMs ?? 10_000);
       c.settle = () => {

@@ -10,3 +10,4 @@ export { DtlsErrors } from './errors';
 export * from './server';
 export * from './stores';
 export * from './transport';
+export { createProtection, type RecordProtection } from './record/protection';
