@@ -16,8 +16,11 @@ import type { ObjectTree } from './object-tree';
 /** What a simulated device needs from its CoAP endpoint (one per device, own UDP port). */
 export interface DeviceCoapPort {
   request(peer: PeerAddress, req: ClientRequest): Promise<ClientResponse>;
-  /** Sends a notification (RFC 7641 §4.2): a response with the observation's token and an Observe option. */
-  notify(peer: PeerAddress, token: Uint8Array, res: OutgoingResponse, confirmable: boolean): Promise<void> | void;
+  /**
+   * Sends a notification (RFC 7641 §4.2): a response with the observation's token and
+   * Observe = `seq`. Resolves 'reset' when the server no longer observes (§3.6).
+   */
+  notify(peer: PeerAddress, token: Uint8Array, seq: number, res: OutgoingResponse, confirmable: boolean): Promise<'acked' | 'reset' | 'timeout' | 'sent'>;
 }
 
 export interface SimFormats {
@@ -532,6 +535,11 @@ export class SimulatedDevice extends TypedEmitter<SimDeviceEvents> {
     return res;
   }
 
+  /** The server answered a notification with RST (RFC 7641 §3.6): it no longer observes. */
+  observationReset(token: Uint8Array): void {
+    this.cancel(token);
+  }
+
   private cancel(token: Uint8Array): void {
     const key = Buffer.from(token).toString('hex');
     const o = this.observations.get(key);
@@ -600,11 +608,12 @@ export class SimulatedDevice extends TypedEmitter<SimDeviceEvents> {
     } catch {
       return;
     }
-    const seq = o.seq;
-    const obsValue = seq < 256 ? new Uint8Array([seq]) : seq < 65536 ? new Uint8Array([seq >> 8, seq & 255]) : new Uint8Array([seq >> 16, (seq >> 8) & 255, seq & 255]);
-    void Promise.resolve(
-      this.port?.notify(o.peer, o.token, { code: '2.05', contentFormat: o.format, payload, options: [{ number: OBSERVE, value: obsValue }] }, this.opts.confirmableNotifications ?? false),
-    ).catch(() => this.cancel(o.token));
+    void this.port
+      ?.notify(o.peer, o.token, o.seq, { code: '2.05', contentFormat: o.format, payload }, this.opts.confirmableNotifications ?? false)
+      .then((r) => {
+        if (r === 'reset' || r === 'timeout') this.cancel(o.token);
+      })
+      .catch(() => this.cancel(o.token));
     this.armPmax(o);
   }
 

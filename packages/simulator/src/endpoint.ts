@@ -1,6 +1,5 @@
-import { CoapEndpoint, type CoapEndpointOptions, type CoapLimits, OptionNumber, UdpTransport, serializeMessage, uintOption } from '@m2mhub/coap';
-import type { Datagram, DatagramTransport, PeerAddress, Random } from '@m2mhub/core';
-import { systemRandom } from '@m2mhub/core';
+import { CoapEndpoint, type CoapEndpointOptions, type CoapLimits, UdpTransport } from '@m2mhub/coap';
+import type { Datagram, DatagramTransport, PeerAddress } from '@m2mhub/core';
 import type { DeviceCoapPort, SimulatedDevice } from './device';
 
 /**
@@ -54,30 +53,22 @@ export interface DeviceEndpointOptions extends Omit<CoapEndpointOptions, 'transp
 
 /**
  * Gives a simulated device its own CoAP endpoint (one socket per device: each device needs
- * its own address) and wires requests to `device.handle`. Notifications go out as their own
- * messages (RFC 7641 §4.2) with fresh message ids.
+ * its own address) and wires requests to `device.handle`. Notifications go out through the
+ * endpoint's server-side Observe (RFC 7641 §4.2); a RST to one ends that observation.
  */
 export async function startDevice(device: SimulatedDevice, opts: DeviceEndpointOptions = {}): Promise<CoapEndpoint> {
   const inner = opts.transport ?? new UdpTransport({ address: '127.0.0.1', port: 0 });
   const transport = new SleepyTransport(inner, device);
-  const endpoint = new CoapEndpoint({ ...opts, transport, limits: { ...DEVICE_COAP_LIMITS, ...opts.limits } });
+  const endpoint = new CoapEndpoint({
+    ...opts,
+    transport,
+    limits: { ...DEVICE_COAP_LIMITS, ...opts.limits },
+    hooks: { ...opts.hooks, onNotificationReset: (_peer, token) => device.observationReset(token) },
+  });
   endpoint.fallback((req) => device.handle(req));
-  const random: Random = opts.random ?? systemRandom;
   const port: DeviceCoapPort = {
     request: (peer, req) => endpoint.request(peer, req),
-    notify: (peer, token, res, confirmable) => {
-      const options = [...(res.options ?? [])];
-      if (res.contentFormat !== undefined) options.push(uintOption(OptionNumber.ContentFormat, res.contentFormat));
-      const data = serializeMessage({
-        type: confirmable ? 'CON' : 'NON',
-        code: res.code,
-        messageId: random.int(0x10000),
-        token,
-        options,
-        payload: res.payload ?? new Uint8Array(0),
-      });
-      return inner.send(data, peer);
-    },
+    notify: (peer, token, seq, res, confirmable) => endpoint.notify(peer, token, seq, res, { confirmable }),
   };
   device.attach(port);
   await endpoint.start();

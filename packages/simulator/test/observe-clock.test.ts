@@ -99,6 +99,8 @@ describe('observe with notification attributes, fake clock', () => {
     t.dev.setValue('/3/0/9', 40);
     await pump(t.clock);
     assert.equal(t.notes.length, 1, 'no event after passive cancel');
+    // RFC 7641 §3.6: the server answered that notification with RST, so the device stopped.
+    assert.equal(t.dev.observationCount, 0);
     await t.close();
   });
 });
