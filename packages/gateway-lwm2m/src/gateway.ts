@@ -4,14 +4,14 @@
  * admin routes (clients, credentials).
  */
 import { join } from 'node:path';
-import { CoapEndpoint, UdpTransport } from '@m2mhub/coap';
+import { CoapEndpoint, type IncomingRequest, UdpTransport } from '@m2mhub/coap';
 import type { DatagramTransport, Logger, Scheduler } from '@m2mhub/core';
 import { createDtlsTransport } from '@m2mhub/dtls';
 import type { ClientQuery, Gateway, GatewayClientInfo, GatewayContext, GatewayFactory, GatewayStats, ListenerStatus } from '@m2mhub/gateway';
 import { createLwm2mServer, createObjectRegistry, type Lwm2mServer, type Lwm2mServerConfig, type ModelProvider } from '@m2mhub/lwm2m';
 import { Lwm2mGatewayCore } from './core';
 import { CredentialStore } from './credentials';
-import { defaultConfig, type Lwm2mGatewayConfig, parseConfig } from './config';
+import { clampLifetime, defaultConfig, type Lwm2mGatewayConfig, parseConfig } from './config';
 import { KvObservationStore, KvRegistrationStore, KvRequestQueueStore } from './durable-stores';
 import { gatewayRoutes } from './routes';
 import { SecretBox } from './secret-box';
@@ -54,9 +54,13 @@ export function defaultDtlsTransport(spec: DtlsListenerSpec): DatagramTransport 
   });
 }
 
-/** Routes a CoAP endpoint to the LwM2M server (server role) and gives the server its client role. */
-function attach(server: Lwm2mServer, name: string, endpoint: CoapEndpoint): void {
-  endpoint.fallback((req) => server.handleRequest(name, req));
+/**
+ * Routes a CoAP endpoint to the LwM2M server (server role) and gives the server its client
+ * role. Register and Update have their `lt` clamped into [lifetime_min, lifetime_max] first
+ * (EMQX's keys; LwM2M Core §6.2.1 leaves the accepted range to the server).
+ */
+export function attachListener(server: Lwm2mServer, name: string, endpoint: CoapEndpoint, lifetimes?: Pick<Lwm2mGatewayConfig, 'lifetime_min' | 'lifetime_max'>): void {
+  endpoint.fallback((req) => server.handleRequest(name, lifetimes && req.path[0] === 'rd' && req.method === 'POST' ? clampLt(req, lifetimes) : req));
   endpoint.hooks = server.hooks(name);
   const kind = endpoint.transport.kind;
   server.addTransport({
@@ -65,6 +69,20 @@ function attach(server: Lwm2mServer, name: string, endpoint: CoapEndpoint): void
     request: (peer, req) => endpoint.request(peer, req),
     observe: (peer, req, handlers) => endpoint.observe(peer, req, handlers),
   });
+}
+
+function clampLt(req: IncomingRequest, lifetimes: Pick<Lwm2mGatewayConfig, 'lifetime_min' | 'lifetime_max'>): IncomingRequest {
+  const i = req.query.findIndex((q) => q.startsWith('lt='));
+  if (i < 0) {
+    // A Register without lt means 86400 s (LwM2M Core §6.2.1), which may be over lifetime_max.
+    const def = clampLifetime(undefined, lifetimes);
+    return req.path.length === 1 && def !== 86400 ? { ...req, query: [...req.query, `lt=${def}`] } : req;
+  }
+  const v = req.query[i]!.slice(3);
+  if (!/^\d{1,10}$/.test(v)) return req; // the server answers 4.00 to a malformed lt
+  const query = [...req.query];
+  query[i] = `lt=${clampLifetime(Number(v), lifetimes)}`;
+  return { ...req, query };
 }
 
 export class Lwm2mGateway implements Gateway {
@@ -159,14 +177,14 @@ export class Lwm2mGateway implements Gateway {
         random: ctx.random,
         logger: ctx.logger,
       });
-      attach(server, 'udp', ep);
+      attachListener(server, 'udp', ep, cfg);
       this.listenerState.push({ id: 'lwm2m:udp:default', type: 'udp', endpoint: ep });
     }
     if (cfg.dtls.enable) {
       const spec: DtlsListenerSpec = { bind: cfg.dtls.bind, port: cfg.dtls.port, credentials: this.credentials, scheduler: ctx.scheduler, logger: ctx.logger };
       const transport = (this.opts.dtlsTransport ?? defaultDtlsTransport)(spec);
       const ep = new CoapEndpoint({ transport, scheduler: ctx.scheduler, random: ctx.random, logger: ctx.logger });
-      attach(server, 'dtls', ep);
+      attachListener(server, 'dtls', ep, cfg);
       this.listenerState.push({ id: 'lwm2m:dtls:default', type: 'dtls', endpoint: ep });
     }
     await server.start();

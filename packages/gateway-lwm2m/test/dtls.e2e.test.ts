@@ -2,33 +2,12 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { Datagram, DatagramTransport, PeerAddress } from '@m2mhub/core';
-import { connectDtls, type DtlsClientSocket } from '@m2mhub/dtls';
-import { basicProfile, SimulatedDevice, startDevice } from '@m2mhub/simulator';
+import type { PeerAddress } from '@m2mhub/core';
+import { basicProfile, DtlsClientTransport, SimulatedDevice, startDevice } from '@m2mhub/simulator';
 import { Harness } from './harness';
 
-/** A device-side DatagramTransport over our DTLS client (PSK), so the simulator talks CoAP over DTLS. */
-function dtlsClientTransport(server: PeerAddress, identity: string, keyHex: string): DatagramTransport & { socket?: DtlsClientSocket } {
-  let handler: (d: Datagram) => void = () => {};
-  const t: DatagramTransport & { socket?: DtlsClientSocket } = {
-    kind: 'dtls',
-    async start() {
-      t.socket = await connectDtls({ host: server.address, port: server.port, psk: { identity, key: new Uint8Array(Buffer.from(keyHex, 'hex')) }, timeoutMs: 5000 });
-      t.socket.onData((data) => handler({ data, peer: server, peerKey: `${server.address}:${server.port}` }));
-    },
-    send(data) {
-      t.socket!.send(data);
-    },
-    onDatagram(h) {
-      handler = h;
-    },
-    async close() {
-      t.socket?.close();
-    },
-    address: () => ({ address: '127.0.0.1', port: t.socket?.localPort ?? 0, family: 'IPv4' }),
-  };
-  return t;
-}
+const psk = (server: PeerAddress, identity: string, keyHex: string) =>
+  new DtlsClientTransport({ host: server.address, port: server.port, psk: { identity, key: new Uint8Array(Buffer.from(keyHex, 'hex')) }, timeoutMs: 5000 });
 
 describe('DTLS listener with per-endpoint credentials (DESIGN.md §3, §6)', () => {
   it('PSK from PUT /credentials/{ep}: device registers over DTLS, key never returned, sealed at rest; another endpoint name gets 4.03', async () => {
@@ -54,7 +33,7 @@ describe('DTLS listener with per-endpoint credentials (DESIGN.md §3, §6)', () 
       const dtls = h.gateway.listeners().find((l) => l.type === 'dtls')!;
       const server: PeerAddress = { address: '127.0.0.1', port: Number(dtls.bind.split(':').pop()), family: 'IPv4' };
       const device = new SimulatedDevice({ ...basicProfile('secure-1', '1.1'), server });
-      const ep = await startDevice(device, { transport: dtlsClientTransport(server, 'id-1', key) });
+      const ep = await startDevice(device, { transport: psk(server, 'id-1', key) });
       h.devices.push({ device, endpoint: ep });
       assert.equal((await device.register()).code, '2.01');
       const reg = await h.waitFor((r) => r.topic === 'up/register' && r.json.ep === 'secure-1');
@@ -65,7 +44,7 @@ describe('DTLS listener with per-endpoint credentials (DESIGN.md §3, §6)', () 
 
       // The identity is bound to secure-1: registering as another endpoint is refused.
       const imposter = new SimulatedDevice({ ...basicProfile('someone-else', '1.1'), server });
-      const ep2 = await startDevice(imposter, { transport: dtlsClientTransport(server, 'id-1', key) });
+      const ep2 = await startDevice(imposter, { transport: psk(server, 'id-1', key) });
       h.devices.push({ device: imposter, endpoint: ep2 });
       assert.equal((await imposter.register()).code, '4.03');
 
