@@ -43,7 +43,7 @@ describe('LwM2M server: bad input gets a clear answer, never a crash', () => {
     assert.match(Buffer.from(r.payload).toString(), /endpoint/);
   });
 
-  it('LwM2M Transport §6.4.3: unknown lwm2m version -> 4.12 Precondition Failed (as the Wakaama server; Leshan also refuses)', async () => {
+  it('LwM2M Transport §6.4.3: unknown lwm2m version -> 4.12 Precondition Failed (as the Wakaama server in anjay-client.jsonl frames 1-2)', async () => {
     assert.equal((await reg(['ep=v', 'lwm2m=2.0'])).code, '4.12');
     assert.equal((await reg(['ep=v', 'lwm2m='])).code, '4.12');
   });

@@ -4,9 +4,9 @@ import type { ServerTransport } from './transport';
 
 /**
  * Routes a CoapEndpoint to the server: `/rd`, `/rd/<id>` and `/dp` go to
- * `server.handleRequest`, and the endpoint's client role becomes a ServerTransport named
- * `name`. Create the endpoint with `hooks: server.hooks(name)` (or use
- * `createServerEndpoint`) so queue-mode wake-ups and restored observations work.
+ * `server.handleRequest`, the endpoint's client role becomes a ServerTransport named `name`,
+ * and the server's hooks (queue-mode wake-ups, restored observations, message log) are merged
+ * into the endpoint's.
  */
 export function attachCoapEndpoint(server: Lwm2mServer, endpoint: CoapEndpoint, name = 'udp'): ServerTransport {
   const t: ServerTransport = {
@@ -16,6 +16,7 @@ export function attachCoapEndpoint(server: Lwm2mServer, endpoint: CoapEndpoint, 
     observe: (peer, req, handlers) => endpoint.observe(peer, req, handlers),
   };
   server.addTransport(t);
+  endpoint.hooks = { ...endpoint.hooks, ...server.hooks(name) };
   const handler = (req: Parameters<Lwm2mServer['handleRequest']>[1]) => server.handleRequest(name, req);
   endpoint.route('*', '/rd', handler).route('*', '/rd/:id', handler).route('*', '/dp', handler);
   return t;
@@ -26,11 +27,7 @@ export function attachCoapEndpoint(server: Lwm2mServer, endpoint: CoapEndpoint, 
  * (LwM2M Core §6.4.1 relies on pmax), so observations never expire on Max-Age here.
  */
 export function createServerEndpoint(server: Lwm2mServer, opts: CoapEndpointOptions, name = 'udp'): CoapEndpoint {
-  const endpoint = new CoapEndpoint({
-    ...opts,
-    hooks: { ...server.hooks(name), ...opts.hooks },
-    limits: { observeExpiry: 'never', ...opts.limits },
-  });
+  const endpoint = new CoapEndpoint({ ...opts, limits: { observeExpiry: 'never', ...opts.limits } });
   attachCoapEndpoint(server, endpoint, name);
   return endpoint;
 }
