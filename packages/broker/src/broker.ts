@@ -11,7 +11,7 @@ import { allowAllAuth, type AuthProvider, type ClientInfo } from './auth';
 import { BrokerErrors } from './errors';
 import { GuardedConnection, MqttFrameScanner } from './frame-guard';
 import { type AcceptInfo, type ListenerSpec, type ListenerStatus, type RunningListener, startListener } from './listeners';
-import { type OpenedPersistence, openPersistence, type PersistenceConfig } from './persistence';
+import { type OpenedPersistence, openPersistence, type PersistenceConfig, withQueueBound } from './persistence';
 import { type BrokerCounters, newCounters, SysPublisher } from './sys';
 import { assertFilter, assertTopic, topicMatches } from './topic';
 
@@ -20,9 +20,15 @@ export interface BrokerLimits {
   maxConnections: number;
   /** Largest MQTT packet (fixed header included) a client may send; bigger ones drop that client. */
   maxPacketBytes: number;
-  /** Inbound QoS 2 messages a client may hold awaiting PUBREL (Aedes `maxInflightInbound`). */
+  /**
+   * Inbound QoS 2 messages a client may hold awaiting PUBREL (Aedes `maxInflightInbound`);
+   * also the packets a client may pipeline before its CONNECT is processed (Aedes `queueLimit`).
+   */
   maxInflight: number;
-  /** Packets queued per client before its session is established (Aedes `queueLimit`). */
+  /**
+   * Messages one persistent session may hold: queued while offline plus sent and awaiting
+   * PUBACK/PUBCOMP (Mosquitto's max_queued_messages). More are dropped for that session.
+   */
   maxQueued: number;
   /** Longest client identifier (MQTT 3.1.1 §3.1.3.1 allows servers to accept more than 23). */
   maxClientIdLength: number;
@@ -136,7 +142,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     aedes = await AedesClass.createBroker({
       ...(options.id ? { id: options.id } : {}),
       persistence: persistence.instance,
-      queueLimit: limits.maxQueued,
+      queueLimit: limits.maxInflight,
       maxInflightInbound: limits.maxInflight,
       maxClientsIdLength: limits.maxClientIdLength,
       connectTimeout: limits.connectTimeoutMs,
@@ -226,6 +232,11 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     await persistence.close().catch(() => {});
     throw BrokerErrors.persistence(`cannot start the broker on ${persistence.describe}: ${(err as Error).message}`, { cause: err });
   }
+  const aedesPersistence = (aedes as unknown as { persistence: object }).persistence;
+  withQueueBound(aedesPersistence, limits.maxQueued, (clientId) => {
+    counters.publishDropped++;
+    log.debug({ clientId, max: limits.maxQueued }, 'session queue full, message dropped for this client');
+  });
   log.info({ persistence: persistence.describe, id: aedes.id }, 'MQTT broker ready');
 
   const clients = new Map<string, { client: Client; meta: ConnectedClient }>();

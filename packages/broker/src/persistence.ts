@@ -70,6 +70,66 @@ export function withStreamResults<T extends object>(instance: T): T {
   return instance;
 }
 
+type Fn = (...a: unknown[]) => unknown;
+type Sub = { clientId: string };
+
+/**
+ * Bounds the messages a persistent session holds (queued while offline plus awaiting PUBACK)
+ * to `max`, as Mosquitto's max_queued_messages: a message for a full session is dropped for
+ * that session only and reported through `onDrop`. Counts are loaded lazily per client from
+ * the backend's own outgoing stream, so they are right after a restart too.
+ */
+export function withQueueBound<T extends object>(instance: T, max: number, onDrop: (clientId: string) => void): T {
+  const target = instance as Record<string, unknown>;
+  const enqueueCombi = target.outgoingEnqueueCombi as Fn;
+  const clear = target.outgoingClearMessageId as Fn;
+  const stream = target.outgoingStream as Fn;
+  const cleanSubs = target.cleanSubscriptions as Fn;
+  const counts = new Map<string, number>();
+  const loading = new Map<string, Promise<void>>();
+  const ensure = (clientId: string): Promise<void> => {
+    if (counts.has(clientId)) return Promise.resolve();
+    let p = loading.get(clientId);
+    if (!p) {
+      p = (async () => {
+        let n = 0;
+        const r = stream.call(instance, { id: clientId }) as AsyncIterable<unknown>;
+        for await (const _ of r) n++;
+        counts.set(clientId, n);
+      })().finally(() => loading.delete(clientId));
+      loading.set(clientId, p);
+    }
+    return p;
+  };
+  target.outgoingEnqueueCombi = async (subs: Sub[] | undefined, packet: unknown) => {
+    if (!subs || subs.length === 0) return enqueueCombi.call(instance, subs, packet);
+    await Promise.all(subs.map((s) => ensure(s.clientId)));
+    // Decide and reserve synchronously, so concurrent publishes cannot overshoot.
+    const allowed = subs.filter((s) => {
+      const n = counts.get(s.clientId) ?? 0;
+      if (n >= max) {
+        onDrop(s.clientId);
+        return false;
+      }
+      counts.set(s.clientId, n + 1);
+      return true;
+    });
+    if (allowed.length > 0) await enqueueCombi.call(instance, allowed, packet);
+  };
+  target.outgoingEnqueue = (sub: Sub, packet: unknown) => (target.outgoingEnqueueCombi as Fn)([sub], packet);
+  target.outgoingClearMessageId = async (client: { id: string }, packet: unknown) => {
+    const removed = await clear.call(instance, client, packet);
+    const n = counts.get(client.id);
+    if (removed && n !== undefined) counts.set(client.id, Math.max(0, n - 1));
+    return removed;
+  };
+  target.cleanSubscriptions = async (client: { id: string }) => {
+    counts.delete(client.id);
+    return cleanSubs.call(instance, client);
+  };
+  return instance;
+}
+
 export async function openPersistence(cfg: PersistenceConfig): Promise<OpenedPersistence> {
   if (cfg.kind === 'memory') return { instance: undefined, describe: 'memory', close: async () => {} };
   if (cfg.kind === 'level') {

@@ -9,12 +9,14 @@ export interface BrokerCounters {
   clientsMaximum: number;
   publishReceived: number;
   publishSent: number;
+  /** Messages dropped because a session's queue was full. */
+  publishDropped: number;
   bytesReceived: number;
   bytesSent: number;
 }
 
 export function newCounters(): BrokerCounters {
-  return { clientsConnected: 0, clientsMaximum: 0, publishReceived: 0, publishSent: 0, bytesReceived: 0, bytesSent: 0 };
+  return { clientsConnected: 0, clientsMaximum: 0, publishReceived: 0, publishSent: 0, publishDropped: 0, bytesReceived: 0, bytesSent: 0 };
 }
 
 /** The topics and values for one snapshot (pure). */
@@ -29,6 +31,7 @@ export function sysMessages(c: BrokerCounters, uptimeSeconds: number, version: s
     ['$SYS/broker/messages/sent', String(c.publishSent)],
     ['$SYS/broker/publish/messages/received', String(c.publishReceived)],
     ['$SYS/broker/publish/messages/sent', String(c.publishSent)],
+    ['$SYS/broker/publish/messages/dropped', String(c.publishDropped)],
     ['$SYS/broker/bytes/received', String(c.bytesReceived)],
     ['$SYS/broker/bytes/sent', String(c.bytesSent)],
   ];

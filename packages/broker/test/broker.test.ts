@@ -191,3 +191,42 @@ describe('broker over real sockets', () => {
     await c2.endAsync();
   });
 });
+
+describe('broker limits', () => {
+  it('mqtt.limits.max_queued: an offline persistent session keeps at most N messages, the rest are dropped for it only', async () => {
+    const broker = await createBroker({
+      listeners: [{ name: 'mqtt:tcp', transport: 'tcp', port: 0, bind: HOST }],
+      persistence: { kind: 'memory' },
+      limits: { maxQueued: 3 },
+      sysIntervalMs: 0,
+    });
+    await broker.listen();
+    const url = `mqtt://${HOST}:${broker.ports()['mqtt:tcp']}`;
+    try {
+      const s = await connected(url, { clientId: 'slowpoke', clean: false });
+      await s.subscribeAsync('q/#', { qos: 1 });
+      await s.endAsync();
+      const other = await connected(url, { clientId: 'online' });
+      await other.subscribeAsync('q/#', { qos: 1 });
+      let otherGot = 0;
+      other.on('message', () => otherGot++);
+      for (let i = 0; i < 10; i++) await broker.publish(`q/${i}`, String(i), { qos: 1 });
+      await waitFor(() => otherGot === 10);
+      const got: string[] = [];
+      const back = mqtt.connect(url, { clientId: 'slowpoke', clean: false, reconnectPeriod: 0 });
+      back.on('message', (t) => got.push(t));
+      await once(back, 'connect');
+      await waitFor(() => got.length >= 3);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(got, ['q/0', 'q/1', 'q/2']);
+      assert.equal(broker.counters().publishDropped, 7);
+      // Acknowledged messages free the slots again.
+      await broker.publish('q/later', 'x', { qos: 1 });
+      await waitFor(() => got.includes('q/later'));
+      await back.endAsync();
+      await other.endAsync();
+    } finally {
+      await broker.stop();
+    }
+  });
+});

@@ -91,8 +91,8 @@ export const mqttSection = {
   limits: {
     max_connections: int(100_000, 1, 10_000_000, 'MQTT connections at once over all listeners'),
     max_packet_size: int(1024 * 1024, 64, 268_435_455, 'largest MQTT packet in bytes; a client sending more is disconnected'),
-    max_inflight: int(1000, 1, 65535, 'inbound QoS 2 messages per client awaiting PUBREL'),
-    max_queued: int(1000, 1, 1_000_000, 'packets queued per client before its session is established'),
+    max_inflight: int(1000, 1, 65535, 'inbound QoS 2 messages per client awaiting PUBREL (also packets pipelined before CONNECT is processed)'),
+    max_queued: int(1000, 1, 10_000_000, 'messages one persistent session holds (queued offline + awaiting ack); more are dropped for it'),
     max_clientid_len: int(65535, 23, 65535, 'longest client identifier'),
     connect_timeout: int(30_000, 100, 3_600_000, 'ms a connection may take to send CONNECT'),
     max_keepalive: int(0, 0, 65535, 'largest keep-alive in seconds a client may ask for (0: any)'),
