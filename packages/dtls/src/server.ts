@@ -16,6 +16,7 @@ import { alertFor } from './errors';
 import { encodeHandshake, encodeHelloVerifyRequest, parseClientHello, parseFragments } from './handshake/codec';
 import { ServerHandshake, type ServerHandshakeContext } from './handshake/server-handshake';
 import { type DtlsRecord, encodeRecord, parseRecords } from './record/codec';
+import { CertificateType, type CertificateTypeId, type LocalCredentials } from './pki/index';
 import { SessionCache } from './session-cache';
 import type { PskStore, RpkStore, TrustStore } from './stores';
 
@@ -23,9 +24,15 @@ export interface DtlsServerOptions {
   pskStore?: PskStore;
   rpkStore?: RpkStore;
   trustStore?: TrustStore;
+  /**
+   * Our key with an X.509 chain (`loadPemCredentials`) or alone (`rawKeyCredentials`, RFC 7250):
+   * enables the ECDHE_ECDSA suites. With a trust store and/or raw-public-key store the client
+   * must authenticate with a certificate or a registered raw public key.
+   */
+  credentials?: LocalCredentials;
   /** PSK identity hint; none by default (several clients choke on it). */
   pskIdentityHint?: string;
-  /** Suites in preference order; default: all PSK suites, CCM_8 first. */
+  /** Suites in preference order; default: the PSK suites (CCM_8 first), then ECDHE_ECDSA when `credentials` are set. */
   cipherSuites?: number[];
   limits?: Partial<DtlsLimits>;
   scheduler?: Scheduler;
@@ -89,10 +96,19 @@ export class DtlsServer {
       scheduler: this.scheduler,
       pskStore: opts.pskStore,
       pskIdentityHint: opts.pskIdentityHint !== undefined ? new TextEncoder().encode(opts.pskIdentityHint) : undefined,
-      suites: opts.cipherSuites ?? CIPHER_SUITES.filter((s) => s.keyExchange === 'psk').map((s) => s.id),
+      suites: opts.cipherSuites ?? CIPHER_SUITES.filter((s) => s.keyExchange === 'psk' || opts.credentials).map((s) => s.id),
       sessions: this.sessionCache,
       allocateCid: () => this.allocateCid(),
+      ecdhe: undefined,
+      trustStore: opts.trustStore,
+      rpkStore: opts.rpkStore,
     };
+    if (opts.credentials) {
+      const clientTypes: CertificateTypeId[] = [];
+      if (opts.trustStore) clientTypes.push(CertificateType.x509);
+      if (opts.rpkStore) clientTypes.push(CertificateType.rawPublicKey);
+      this.hsCtx.ecdhe = { credentials: opts.credentials, clientCertificateTypes: clientTypes };
+    }
     this.armSweep();
   }
 

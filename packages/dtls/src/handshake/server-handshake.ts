@@ -8,7 +8,20 @@ import { keyBlock, masterSecret, pskPremaster, verifyData } from '../crypto/keys
 import { type CipherSuite, suiteById } from '../crypto/suites';
 import { DtlsErrors } from '../errors';
 import type { SessionCache } from '../session-cache';
-import type { PskEntry, PskStore } from '../stores';
+import {
+  authenticatePeer,
+  buildEcdheServerFlight,
+  type EcdheServerFlight,
+  type EcdheServerNegotiation,
+  type EcdheServerOptions,
+  ecdheEcdsaAcceptable,
+  ecdheServerPremaster,
+  negotiateEcdheServer,
+  parseCertificateMessage,
+  parseCertificateVerify,
+  verifyCertificateVerify,
+} from '../pki/index';
+import type { PskEntry, PskStore, RpkStore, TrustStore } from '../stores';
 import { type ClientHello, encodeHandshake, encodePskIdentity, encodeServerHello, type Extension, findExtension, parsePskIdentity } from './codec';
 import type { HandshakeMessage } from './reassembler';
 import { expectStep, FLOWS, type Step } from './steps';
@@ -24,6 +37,10 @@ export interface ServerHandshakeContext {
   suites: readonly number[];
   sessions: SessionCache;
   allocateCid(): Uint8Array | undefined;
+  /** Our certificate / raw public key and the client certificate types we check (ECDHE_ECDSA). */
+  ecdhe: EcdheServerOptions | undefined;
+  trustStore: TrustStore | undefined;
+  rpkStore: RpkStore | undefined;
 }
 
 const MAX_PSK_IDENTITY = 128;
@@ -38,6 +55,9 @@ export class ServerHandshake implements Handshake {
   private master: Uint8Array | undefined;
   private ems = false;
   private resumed = false;
+  private ecdhe: { neg: EcdheServerNegotiation; flight: EcdheServerFlight } | undefined;
+  /** The client's authenticated public key (ECDHE_ECDSA with client authentication). */
+  private clientKey: Uint8Array | undefined;
 
   constructor(
     private readonly conn: Connection,
@@ -95,8 +115,12 @@ export class ServerHandshake implements Handshake {
       this.resume(cached.id, cached.suiteId, cached.masterSecret, cached.identity, out);
       return;
     }
-    this.suite = this.chooseSuite(ch.cipherSuites);
+    this.suite = this.chooseSuite(ch.cipherSuites, exts);
     this.sessionId = this.ctx.limits.sessionCacheSize > 0 ? this.ctx.random.bytes(32) : new Uint8Array(0);
+    if (this.suite.keyExchange === 'ecdhe_ecdsa') {
+      this.startEcdhe(exts, out);
+      return;
+    }
     const flight: FlightItem[] = [
       { epoch: 0, message: this.message(HandshakeType.serverHello, this.serverHello(out)) },
     ];
@@ -108,13 +132,33 @@ export class ServerHandshake implements Handshake {
     this.conn.sendFlight(flight, true);
   }
 
-  private chooseSuite(offered: number[]): CipherSuite {
+  private chooseSuite(offered: number[], exts: Extension[]): CipherSuite {
     for (const id of this.ctx.suites) {
       const s = suiteById(id);
       if (!s || !offered.includes(id)) continue;
       if (s.keyExchange === 'psk' && this.ctx.pskStore) return s;
+      // RFC 4492 §4: ECDHE_ECDSA only with credentials and a curve/point format in common.
+      if (s.keyExchange === 'ecdhe_ecdsa' && this.ctx.ecdhe && ecdheEcdsaAcceptable(exts, this.ctx.ecdhe)) return s;
     }
     throw DtlsErrors.handshakeFailure('no common cipher suite');
+  }
+
+  /** Flight 4 of ECDHE_ECDSA (RFC 4492 §2.2): ServerHello, Certificate, ServerKeyExchange, [CertificateRequest], ServerHelloDone. */
+  private startEcdhe(exts: Extension[], out: Extension[]): void {
+    const opts = this.ctx.ecdhe as EcdheServerOptions;
+    const neg = negotiateEcdheServer(exts, opts);
+    out.push(...neg.serverHelloExtensions);
+    const f = buildEcdheServerFlight(neg, opts, { clientRandom: this.clientRandom, serverRandom: this.serverRandom, random: this.ctx.random });
+    this.ecdhe = { neg, flight: f };
+    const flight: FlightItem[] = [
+      { epoch: 0, message: this.message(HandshakeType.serverHello, this.serverHello(out)) },
+      { epoch: 0, message: this.message(HandshakeType.certificate, f.certificate) },
+      { epoch: 0, message: this.message(HandshakeType.serverKeyExchange, f.serverKeyExchange) },
+    ];
+    if (f.certificateRequest) flight.push({ epoch: 0, message: this.message(HandshakeType.certificateRequest, f.certificateRequest) });
+    flight.push({ epoch: 0, message: this.message(HandshakeType.serverHelloDone, new Uint8Array(0)) });
+    this.expected = f.certificateRequest ? [...FLOWS.serverEcdheClientAuth] : [...FLOWS.serverEcdhe];
+    this.conn.sendFlight(flight, true);
   }
 
   private serverHello(exts: Extension[]): Uint8Array {
@@ -153,8 +197,44 @@ export class ServerHandshake implements Handshake {
 
   onMessage(m: HandshakeMessage, raw: Uint8Array): void | Promise<void> {
     expectStep(this.expected, m.type);
-    if (m.type === HandshakeType.clientKeyExchange) return this.onClientKeyExchange(m.body, raw);
-    if (m.type === HandshakeType.finished) return this.onFinished(m.body, raw);
+    switch (m.type) {
+      case HandshakeType.certificate:
+        return this.onCertificate(m.body, raw);
+      case HandshakeType.clientKeyExchange:
+        if (this.ecdhe) {
+          this.conn.addTranscript(raw);
+          this.deriveKeys(ecdheServerPremaster(m.body, this.ecdhe.flight.ephemeral));
+          return;
+        }
+        return this.onClientKeyExchange(m.body, raw);
+      case HandshakeType.certificateVerify:
+        return this.onCertificateVerify(m.body, raw);
+      case HandshakeType.finished:
+        return this.onFinished(m.body, raw);
+    }
+  }
+
+  /** The client's Certificate: X.509 chained to the trust store (CN = endpoint) or a stored raw public key. */
+  private onCertificate(body: Uint8Array, raw: Uint8Array): Promise<void> {
+    const type = (this.ecdhe as { neg: EcdheServerNegotiation }).neg.clientCertificateType;
+    const msg = parseCertificateMessage(body, type ?? 0);
+    this.conn.addTranscript(raw);
+    const opts: Parameters<typeof authenticatePeer>[1] = { now: this.ctx.scheduler.wallNow() };
+    if (this.ctx.trustStore) opts.trustStore = this.ctx.trustStore;
+    if (this.ctx.rpkStore) opts.rawPublicKeyStore = this.ctx.rpkStore;
+    return authenticatePeer(msg, opts).then((peer) => {
+      this.clientKey = peer.publicKey;
+      this.conn.identity = peer.identity;
+    });
+  }
+
+  /** RFC 5246 §7.4.8: the signature over the transcript up to ClientKeyExchange proves the client holds the key. */
+  private onCertificateVerify(body: Uint8Array, raw: Uint8Array): void {
+    verifyCertificateVerify(parseCertificateVerify(body), {
+      clientPublicKey: this.clientKey as Uint8Array,
+      transcriptDigest: this.conn.transcriptHash(),
+    });
+    this.conn.addTranscript(raw);
   }
 
   onChangeCipherSpec(): void {
@@ -175,13 +255,18 @@ export class ServerHandshake implements Handshake {
   private withPsk(identity: string, entry: PskEntry | undefined): void {
     // RFC 4279 §2: an unknown identity MAY be answered with unknown_psk_identity.
     if (!entry) throw DtlsErrors.unknownPskIdentity();
-    const suite = this.suite as CipherSuite;
-    const sessionHash = this.ems ? this.conn.transcriptHash() : undefined;
-    this.master = masterSecret(pskPremaster(entry.key), this.clientRandom, this.serverRandom, sessionHash);
-    this.conn.installKeys(suite, keyBlock(this.master, suite, this.clientRandom, this.serverRandom));
+    this.deriveKeys(pskPremaster(entry.key));
     const id: PeerIdentity = { kind: 'psk', id: identity };
     if (entry.endpoint !== undefined) id.endpoint = entry.endpoint;
     this.conn.identity = id;
+  }
+
+  /** master secret (EMS: over the transcript through ClientKeyExchange, RFC 7627 §4) and the next epoch's keys. */
+  private deriveKeys(premaster: Uint8Array): void {
+    const suite = this.suite as CipherSuite;
+    const sessionHash = this.ems ? this.conn.transcriptHash() : undefined;
+    this.master = masterSecret(premaster, this.clientRandom, this.serverRandom, sessionHash);
+    this.conn.installKeys(suite, keyBlock(this.master, suite, this.clientRandom, this.serverRandom));
   }
 
   private onFinished(body: Uint8Array, raw: Uint8Array): void {

@@ -16,6 +16,16 @@ const finished: Step = { msg: HandshakeType.finished };
 export const FLOWS = {
   /** Server, full PSK handshake, after ClientHello: the client's flight 5. */
   serverPsk: [{ msg: HandshakeType.clientKeyExchange }, ccs, finished],
+  /** Server, ECDHE_ECDSA without client authentication (RFC 4492 §2.2). */
+  serverEcdhe: [{ msg: HandshakeType.clientKeyExchange }, ccs, finished],
+  /** Server, ECDHE_ECDSA after a CertificateRequest: Certificate, ClientKeyExchange, CertificateVerify (RFC 5246 §7.3). */
+  serverEcdheClientAuth: [
+    { msg: HandshakeType.certificate },
+    { msg: HandshakeType.clientKeyExchange },
+    { msg: HandshakeType.certificateVerify },
+    ccs,
+    finished,
+  ],
   /** Server, abbreviated handshake (resumption): the client's last flight. */
   serverResume: [ccs, finished],
   /** Client, after ClientHello: ServerHello, then the rest is chosen by what it says. */

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { loadPemCredentials } from '../src/pki/index';
+import { createDtlsTransport, type DtlsTransport } from '../src/transport';
+import { requireBinary, run, sleep } from './helpers/peers';
+import { makePki, type OpensslDir } from './pki-openssl';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+describe('interop: openssl s_client with ECDHE_ECDSA (P-256) against our server', () => {
+  let pki: OpensslDir;
+  let anon: DtlsTransport;
+  let mutual: DtlsTransport;
+  const seen: unknown[] = [];
+  before(async () => {
+    requireBinary('openssl');
+    pki = makePki();
+    // Server certificate: device-direct, signed by the test root; the client verifies it with -CAfile root.pem.
+    const credentials = loadPemCredentials(pki.text('direct.pem'), pki.text('direct.key'));
+    anon = createDtlsTransport({ credentials });
+    mutual = createDtlsTransport({ credentials, trustStore: { anchors: () => [pki.der('root.pem')] } });
+    for (const t of [anon, mutual]) {
+      t.onDatagram((d) => {
+        seen.push(d.identity);
+        t.send(enc.encode(`echo:${dec.decode(d.data)}:${d.identity?.endpoint ?? 'anonymous'}`), d.peer);
+      });
+      await t.start();
+    }
+  });
+  after(async () => {
+    await anon.close();
+    await mutual.close();
+    pki.cleanup();
+  });
+
+  for (const cipher of ['ECDHE-ECDSA-AES128-CCM8', 'ECDHE-ECDSA-AES128-GCM-SHA256']) {
+    it(`RFC 7251 / RFC 4492: ${cipher}, server X.509 certificate verified by openssl`, async () => {
+      const c = run('openssl', ['s_client', '-dtls1_2', '-connect', `127.0.0.1:${anon.address().port}`, '-cipher', cipher,
+        '-CAfile', pki.path('root.pem'), '-verify_return_error', '-quiet']);
+      try {
+        await sleep(300);
+        c.proc.stdin?.write('ecdhe\n');
+        await c.waitFor(/echo:ecdhe\n:anonymous/);
+      } finally {
+        await c.kill();
+      }
+    });
+  }
+
+  it('RFC 5246 §7.4.6: a client X.509 certificate chained to the trust store gives identity CN = endpoint', async () => {
+    const c = run('openssl', ['s_client', '-dtls1_2', '-connect', `127.0.0.1:${mutual.address().port}`, '-cipher', 'ECDHE-ECDSA-AES128-CCM8',
+      '-CAfile', pki.path('root.pem'), '-cert', pki.path('leaf.pem'), '-key', pki.path('leaf.key'), '-cert_chain', pki.path('inter.pem'), '-quiet']);
+    try {
+      await sleep(300);
+      c.proc.stdin?.write('mutual\n');
+      await c.waitFor(/echo:mutual\n:device-001/);
+      assert.deepEqual(seen.at(-1), { kind: 'x509', id: 'device-001', endpoint: 'device-001' });
+    } finally {
+      await c.kill();
+    }
+  });
+
+  it('RFC 5246 §7.2.2: a client certificate of another root is refused with unknown_ca', async () => {
+    const c = run('openssl', ['s_client', '-dtls1_2', '-connect', `127.0.0.1:${mutual.address().port}`, '-cipher', 'ECDHE-ECDSA-AES128-CCM8',
+      '-CAfile', pki.path('root.pem'), '-cert', pki.path('otherleaf.pem'), '-key', pki.path('otherleaf.key')]);
+    try {
+      await c.waitFor(/alert unknown ca/, 10_000);
+    } finally {
+      await c.kill();
+    }
+  });
+});
