@@ -23,6 +23,7 @@ import { createObjectRegistry } from '../registry/builtin';
 import { type BindingContext, decodeContent, fromCoapResponse, toCoapRequest } from './binding';
 import { ServerErrors } from './errors';
 import { ExpiryQueue } from './expiry';
+import { QueueMode } from './queue-mode';
 import { DEFAULT_REGISTER_LIMITS, type RegisterLimits, parseObjectLinks, parseRegisterQuery } from './register-params';
 import type { Registration } from './registration';
 import { DEFAULT_REQUEST_LIMITS, type DeviceRequest, type NotificationAttributes, type RequestLimits, Requests, validateRequest } from './requests';
@@ -146,12 +147,6 @@ interface LiveObservation {
   cancel?: (mode: 'active' | 'passive') => Promise<unknown>;
 }
 
-interface Waiter {
-  resolve(r: DeviceResponse): void;
-  reject(e: unknown): void;
-  timer: TimerHandle | undefined;
-}
-
 const OBSERVE_OPTION = 6;
 
 /**
@@ -175,10 +170,8 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
   private readonly peers = new Map<string, Map<string, string>>();
   /** Queue-mode registrations: id -> endpoint. */
   private readonly queueRegs = new Map<string, string>();
-  private readonly awake = new Map<string, TimerHandle>();
-  private readonly flushing = new Set<string>();
   private readonly observations = new Map<string, LiveObservation>();
-  private readonly waiters = new Map<string, Waiter>();
+  private readonly queue: QueueMode;
   private readonly expiry: ExpiryQueue;
   private readonly binding: BindingContext;
   private closed = false;
@@ -197,6 +190,25 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
     this.defer = opts.defer ?? batchedImmediate();
     this.binding = { codecs: this.codecs, model: this.model };
     this.expiry = new ExpiryQueue(this.scheduler, (id, deadline) => void this.onExpiryDue(id, deadline));
+    this.queue = new QueueMode(
+      this.queueStore,
+      this.config,
+      this.scheduler,
+      this.random,
+      {
+        awake: (endpoint, registrationId) => this.emit('awake', { endpoint, registrationId }),
+        sleeping: (endpoint, registrationId) => this.emit('sleeping', { endpoint, registrationId }),
+        queued: (item) => this.emit('queued', { item }),
+        result: (item, response, error) => {
+          const ev: Lwm2mServerEvents['queueResult'] = { item };
+          if (response) ev.response = response;
+          if (error) ev.error = error;
+          this.emit('queueResult', ev);
+        },
+      },
+      (endpoint) => this.registrations.getByEndpoint(endpoint),
+      (reg, req) => this.dispatch(reg, req, {}),
+    );
     for (const t of opts.transports ?? []) this.addTransport(t);
   }
 
@@ -216,21 +228,13 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
       this.expiry.add(reg.id, Math.max(now, reg.expiresAt + this.config.expiryGraceMs));
     }
     for await (const o of this.observationStore.list()) this.observations.set(o.id, { record: o });
-    for (const ep of await this.queueStore.endpoints()) {
-      for (const item of await this.queueStore.peek(ep)) this.armQueueExpiry(item);
-    }
+    await this.queue.restore();
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.expiry.close();
-    for (const t of this.awake.values()) t.cancel();
-    this.awake.clear();
-    for (const [id, w] of this.waiters) {
-      w.timer?.cancel();
-      w.reject(ServerErrors.deregistered('server closed'));
-      this.waiters.delete(id);
-    }
+    this.queue.close();
   }
 
   // ---------------------------------------------------------------- server role (device -> us)
@@ -299,7 +303,7 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
     this.defer(() => {
       if (replaced) this.ended(replaced, 'replaced');
       this.emit('registered', { registration: reg });
-      if (reg.queueMode) this.wake(reg.id, reg.endpoint);
+      if (reg.queueMode) this.queue.wake(reg.endpoint, reg.id);
     });
     // LwM2M Transport §6.4.3: 2.01 Created with Location-Path rd/<id>.
     return { code: '2.01', locationPath: ['rd', reg.id] };
@@ -360,7 +364,7 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
     if (reg.expiresAt < prev.expiresAt) this.expiry.add(reg.id, reg.expiresAt + this.config.expiryGraceMs);
     this.defer(() => {
       this.emit('updated', { registration: reg, previous: prev });
-      if (reg.queueMode) this.wake(reg.id, reg.endpoint);
+      if (reg.queueMode) this.queue.wake(reg.endpoint, reg.id);
     });
     return { code: '2.04' };
   }
@@ -426,18 +430,14 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
 
   /** Ends a registration's side state and publishes `deregistered`. */
   private ended(reg: Registration, reason: DeregisterReason): void {
-    const t = this.awake.get(reg.endpoint);
-    if (t && reason !== 'replaced') {
-      t.cancel();
-      this.awake.delete(reg.endpoint);
-    }
+    if (reason !== 'replaced') this.queue.forget(reg.endpoint);
     for (const [id, live] of this.observations) {
       if (live.record.registrationId !== reg.id) continue;
       this.observations.delete(id);
       void live.cancel?.('passive').catch(() => undefined);
     }
     void this.observationStore.removeByRegistration(reg.id).catch((e) => this.log.warn({ err: e }, 'observation store'));
-    if (reason !== 'replaced') void this.failQueue(reg.endpoint, ServerErrors.deregistered(`${reg.endpoint}: ${reason}`));
+    if (reason !== 'replaced') void this.queue.failAll(reg.endpoint, ServerErrors.deregistered(`${reg.endpoint}: ${reason}`));
     this.emit('deregistered', { registration: reg, reason });
   }
 
@@ -475,108 +475,11 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
     if (id === undefined) return;
     const ep = this.queueRegs.get(id);
     // LwM2M Core §6.5.4 (queue mode): any datagram from the device means it is awake.
-    if (ep !== undefined) this.wake(id, ep);
+    if (ep !== undefined) this.queue.wake(ep, id);
   }
 
   isAwake(endpoint: string): boolean {
-    return this.awake.has(endpoint);
-  }
-
-  private wake(id: string, endpoint: string): void {
-    if (this.closed) return;
-    const was = this.awake.get(endpoint);
-    was?.cancel();
-    this.awake.set(
-      endpoint,
-      this.scheduler.setTimeout(() => {
-        this.awake.delete(endpoint);
-        this.emit('sleeping', { endpoint, registrationId: id });
-      }, this.config.awakeWindowMs),
-    );
-    if (!was) {
-      this.emit('awake', { endpoint, registrationId: id });
-      void this.flush(endpoint);
-    }
-  }
-
-  private async enqueue(reg: Registration, req: DeviceRequest, opts: SendOptions): Promise<DeviceResponse> {
-    const now = this.scheduler.wallNow();
-    const item: QueuedRequest = {
-      id: toHex(this.random.bytes(8)),
-      endpoint: reg.endpoint,
-      request: req,
-      queuedAt: now,
-      expiresAt: now + this.config.queueRequestTtlMs,
-    };
-    if (opts.tag !== undefined) item.tag = opts.tag;
-    if (!(await this.queueStore.push(item, this.config.queueMaxRequests))) {
-      throw ServerErrors.queueFull(`${reg.endpoint}: ${this.config.queueMaxRequests} requests waiting`);
-    }
-    const p = new Promise<DeviceResponse>((resolve, reject) => {
-      this.waiters.set(item.id, { resolve, reject, timer: undefined });
-    });
-    this.armQueueExpiry(item);
-    opts.onQueued?.(item);
-    this.emit('queued', { item });
-    // The device may have woken while we were storing.
-    if (this.awake.has(reg.endpoint)) void this.flush(reg.endpoint);
-    return p;
-  }
-
-  private armQueueExpiry(item: QueuedRequest): void {
-    const timer = this.scheduler.setTimeout(() => {
-      void this.queueStore.remove(item.endpoint, item.id).then((removed) => {
-        if (removed) this.settle(item, undefined, ServerErrors.queueExpired(`${item.endpoint}: ${item.request.kind}`));
-      });
-    }, Math.max(0, item.expiresAt - this.scheduler.wallNow()));
-    const w = this.waiters.get(item.id);
-    if (w) w.timer = timer;
-    else this.waiters.set(item.id, { resolve: () => undefined, reject: () => undefined, timer });
-  }
-
-  private settle(item: QueuedRequest, response: DeviceResponse | undefined, error: M2MError | undefined): void {
-    const w = this.waiters.get(item.id);
-    this.waiters.delete(item.id);
-    w?.timer?.cancel();
-    if (error) w?.reject(error);
-    else if (response) w?.resolve(response);
-    const ev: Lwm2mServerEvents['queueResult'] = { item };
-    if (response) ev.response = response;
-    if (error) ev.error = error;
-    this.emit('queueResult', ev);
-  }
-
-  /** Sends the queued requests of a device that woke up, oldest first. */
-  private async flush(endpoint: string): Promise<void> {
-    if (this.flushing.has(endpoint)) return;
-    this.flushing.add(endpoint);
-    try {
-      for (;;) {
-        if (!this.awake.has(endpoint) || this.closed) return;
-        const items = await this.queueStore.peek(endpoint);
-        const item = items[0];
-        if (!item) return;
-        const reg = await this.registrations.getByEndpoint(endpoint);
-        if (!reg) return;
-        let response: DeviceResponse | undefined;
-        let error: M2MError | undefined;
-        if (item.expiresAt <= this.scheduler.wallNow()) error = ServerErrors.queueExpired(`${endpoint}: ${item.request.kind}`);
-        else {
-          try {
-            response = await this.dispatch(reg, item.request, {});
-          } catch (e) {
-            error = isM2MError(e) ? e : ServerErrors.badResponse((e as Error).message);
-          }
-        }
-        if (await this.queueStore.remove(endpoint, item.id)) this.settle(item, response, error);
-      }
-    } finally {
-      this.flushing.delete(endpoint);
-    }
-  }
-
-  private async failQueue(endpoint: string, err: M2MError): Promise<void> {
-    for (const item of await this.queueStore.clear(endpoint)) this.settle(item, undefined, err);
+    return this.queue.isAwake(endpoint);
   }
 
   // ---------------------------------------------------------------- client role (us -> device)
@@ -592,7 +495,7 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
     const reg = await this.registrations.getByEndpoint(endpoint);
     if (!reg) throw ServerErrors.notRegistered(endpoint);
     if (req.kind === 'cancel-observation') return this.cancelObservation(endpoint, req.observationId, req.mode ?? 'active');
-    if (reg.queueMode && (!this.awake.has(endpoint) || this.flushing.has(endpoint))) return this.enqueue(reg, req, opts);
+    if (reg.queueMode && this.queue.mustQueue(endpoint)) return this.queue.enqueue(reg, req, opts.tag, opts.onQueued);
     return this.dispatch(reg, req, opts);
   }
 
