@@ -21,24 +21,58 @@ async function* scan<T>(kv: KeyValueStore, prefix: string): AsyncIterable<{ key:
   }
 }
 
-/** `reg/<id>` -> Registration, `ep/<endpoint>` -> id. */
+/**
+ * `reg/<id>` -> Registration, `ep/<endpoint>` -> id. Every device request looks its
+ * registration up, so the ones this process wrote or read are kept in a bounded in-memory
+ * cache (write-through; `cacheSize` entries, oldest dropped first).
+ */
 export class KvRegistrationStore implements RegistrationStore {
-  constructor(private readonly kv: KeyValueStore) {}
+  private readonly byId = new Map<string, Registration>();
+  private readonly idByEp = new Map<string, string>();
+  constructor(
+    private readonly kv: KeyValueStore,
+    private readonly cacheSize = 100_000,
+  ) {}
+  private remember(reg: Registration): void {
+    this.byId.delete(reg.id);
+    this.byId.set(reg.id, reg);
+    this.idByEp.set(reg.endpoint, reg.id);
+    while (this.byId.size > this.cacheSize) {
+      const [id, old] = this.byId.entries().next().value as [string, Registration];
+      this.byId.delete(id);
+      if (this.idByEp.get(old.endpoint) === id) this.idByEp.delete(old.endpoint);
+    }
+  }
+  private forget(reg: Registration): void {
+    this.byId.delete(reg.id);
+    if (this.idByEp.get(reg.endpoint) === reg.id) this.idByEp.delete(reg.endpoint);
+  }
   async put(reg: Registration): Promise<Registration | undefined> {
-    const oldId = await this.kv.get<string>(`ep/${enc(reg.endpoint)}`);
-    const old = oldId === undefined || oldId === reg.id ? undefined : await this.kv.get<Registration>(`reg/${oldId}`);
+    const oldId = this.idByEp.get(reg.endpoint) ?? (await this.kv.get<string>(`ep/${enc(reg.endpoint)}`));
+    const old = oldId === undefined || oldId === reg.id ? undefined : await this.get(oldId);
     const ops: Parameters<KeyValueStore['batch']>[0] = [
       { type: 'put', key: `reg/${reg.id}`, value: reg },
       { type: 'put', key: `ep/${enc(reg.endpoint)}`, value: reg.id },
     ];
     if (old) ops.push({ type: 'del', key: `reg/${old.id}` });
     await this.kv.batch(ops);
+    if (old) this.forget(old);
+    this.remember(reg);
     return old;
   }
-  get(id: string): Promise<Registration | undefined> {
-    return this.kv.get<Registration>(`reg/${id}`);
+  async get(id: string): Promise<Registration | undefined> {
+    const hit = this.byId.get(id);
+    if (hit) return hit;
+    const reg = await this.kv.get<Registration>(`reg/${id}`);
+    if (reg) this.remember(reg);
+    return reg;
   }
   async getByEndpoint(endpoint: string): Promise<Registration | undefined> {
+    const cached = this.idByEp.get(endpoint);
+    if (cached !== undefined) {
+      const hit = this.byId.get(cached);
+      if (hit) return hit;
+    }
     const id = await this.kv.get<string>(`ep/${enc(endpoint)}`);
     return id === undefined ? undefined : this.get(id);
   }
@@ -48,6 +82,7 @@ export class KvRegistrationStore implements RegistrationStore {
     const ops: Parameters<KeyValueStore['batch']>[0] = [{ type: 'del', key: `reg/${id}` }];
     if ((await this.kv.get<string>(`ep/${enc(reg.endpoint)}`)) === id) ops.push({ type: 'del', key: `ep/${enc(reg.endpoint)}` });
     await this.kv.batch(ops);
+    this.forget(reg);
     return reg;
   }
   async *list(): AsyncIterable<Registration> {
