@@ -6,7 +6,6 @@ import {
   type PeerIdentity,
   type Random,
   type Scheduler,
-  type TimerHandle,
   TypedEmitter,
   isM2MError,
   silentLogger,
