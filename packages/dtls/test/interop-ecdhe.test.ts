@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadPemCredentials } from '../src/pki/index';
 import { createDtlsTransport, type DtlsTransport } from '../src/transport';
 import { requireBinary, run, sleep } from './helpers/peers';
-import { makePki, type OpensslDir } from './pki-openssl';
+import { makePki, OpensslDir } from './pki-openssl';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -68,6 +68,48 @@ describe('interop: openssl s_client with ECDHE_ECDSA (P-256) against our server'
       await c.waitFor(/alert unknown ca/, 10_000);
     } finally {
       await c.kill();
+    }
+  });
+});
+
+describe('interop: coap-client-gnutls with a raw public key (RFC 7250)', () => {
+  it('RFC 7250 §4: the client raw public key is matched against the store and names the endpoint', async () => {
+    requireBinary('coap-client-gnutls');
+    const { CoapEndpoint } = await import('@m2mhub/coap');
+    const { InMemoryRawPublicKeyStore, rawKeyCredentials } = await import('../src/pki/index');
+    const o = new OpensslDir();
+    try {
+      o.run(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'rpk.pem']);
+      o.run(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'other.pem']);
+      const spki = new Uint8Array(o.run(['pkey', '-in', 'rpk.pem', '-pubout', '-outform', 'DER']));
+      const rpkStore = new InMemoryRawPublicKeyStore();
+      const fp = rpkStore.add(spki, 'urn:rpk:1');
+      const serverKey = new Uint8Array(32).fill(7);
+      const t = createDtlsTransport({ credentials: rawKeyCredentials(serverKey), rpkStore });
+      const ep = new CoapEndpoint({ transport: t });
+      let seen: unknown;
+      ep.route('GET', '/hello', (req) => {
+        seen = req.identity;
+        return { code: '2.05', payload: enc.encode(`hi ${req.identity?.endpoint}`) };
+      });
+      await ep.start();
+      try {
+        const url = `coaps://127.0.0.1:${t.address().port}/hello`;
+        const good = run('coap-client-gnutls', ['-M', o.path('rpk.pem'), '-B', '5', url]);
+        await good.waitFor(/hi urn:rpk:1/);
+        await good.kill();
+        assert.deepEqual(seen, { kind: 'rpk', id: fp, endpoint: 'urn:rpk:1' });
+        // An unregistered key gets no answer (bad_certificate ends the handshake).
+        seen = undefined;
+        const bad = run('coap-client-gnutls', ['-M', o.path('other.pem'), '-B', '2', url]);
+        await new Promise((r) => bad.proc.once('exit', r));
+        assert.equal(seen, undefined);
+        assert.doesNotMatch(bad.out(), /hi urn/);
+      } finally {
+        await ep.close();
+      }
+    } finally {
+      o.cleanup();
     }
   });
 });
