@@ -18,6 +18,8 @@ import {
   type PeerAuthOptions,
   authenticatePeer,
   buildEcdheServerFlight,
+  createNodeEc,
+  nobleEc,
   ecdheServerPremaster,
   loadPemCredentials,
   negotiateEcdheServer,
@@ -90,7 +92,7 @@ async function serveOnce(ep: PlainDtlsClient, options: EcdheServerOptions, auth:
     m = await nextMsg();
   }
   assert.equal(m.type, 16);
-  const premaster = ecdheServerPremaster(m.body, flight.ephemeral);
+  const premaster = ecdheServerPremaster(m.body, flight.ephemeral, options.ec);
   t.push(handshake(m.type, m.seq, m.body));
   const sessionHash = sha256(...t);
   if (clientKey) {
@@ -121,25 +123,28 @@ async function serveOnce(ep: PlainDtlsClient, options: EcdheServerOptions, auth:
 }
 
 describe('interop with real DTLS 1.2 clients', () => {
-  test('RFC 5246 §7.3 / RFC 4492 §2.2: openssl s_client -dtls1_2 completes a handshake with X.509 both ways', async () => {
-    assertBinary('openssl');
-    const ep = await PlainDtlsClient.listen();
-    try {
-      const child = peers.spawn('openssl', ['s_client', '-dtls1_2', '-connect', `127.0.0.1:${ep.localPort}`, '-cert', 'direct.pem', '-key', 'direct.key',
-        '-CAfile', 'root.pem', '-verify_return_error', '-cipher', 'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-CCM8:@SECLEVEL=0'], o.dir);
-        const done = waitForLine(child, /Verify return code: (\d+)/);
-      done.catch(() => undefined); // awaited below; only keeps a failure elsewhere from leaving it unhandled
-      const options: EcdheServerOptions = { credentials: loadPemCredentials(o.text('leaf.pem') + o.text('inter.pem'), o.text('leaf.key')), clientCertificateTypes: [0] };
-      const trustStore = new InMemoryTrustStore([parseCertificate(o.der('root.pem'))]);
-      const { identity } = await serveOnce(ep, options, { trustStore, now: Date.now() });
-      assert.deepEqual(identity, { kind: 'x509', id: 'device-direct', endpoint: 'device-direct' });
-      // openssl verified our chain to root.pem and our ServerKeyExchange signature.
-      assert.equal((await done)[1], '0');
-      child.kill();
-    } finally {
-      ep.close();
-    }
-  });
+  for (const backend of ['noble', 'node'] as const) {
+    test(`RFC 5246 §7.3 / RFC 4492 §2.2: openssl s_client -dtls1_2 completes a handshake with X.509 both ways (${backend} EC backend)`, async () => {
+      assertBinary('openssl');
+      const ep = await PlainDtlsClient.listen();
+      try {
+        const child = peers.spawn('openssl', ['s_client', '-dtls1_2', '-connect', `127.0.0.1:${ep.localPort}`, '-cert', 'direct.pem', '-key', 'direct.key',
+          '-CAfile', 'root.pem', '-verify_return_error', '-cipher', 'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-CCM8:@SECLEVEL=0'], o.dir);
+          const done = waitForLine(child, /Verify return code: (\d+)/);
+        done.catch(() => undefined); // awaited below; only keeps a failure elsewhere from leaving it unhandled
+        const ec = backend === 'node' ? createNodeEc() : nobleEc;
+        const options: EcdheServerOptions = { credentials: loadPemCredentials(o.text('leaf.pem') + o.text('inter.pem'), o.text('leaf.key')), clientCertificateTypes: [0], ec };
+        const trustStore = new InMemoryTrustStore([parseCertificate(o.der('root.pem'))]);
+        const { identity } = await serveOnce(ep, options, { trustStore, now: Date.now(), ec });
+        assert.deepEqual(identity, { kind: 'x509', id: 'device-direct', endpoint: 'device-direct' });
+        // openssl verified our chain to root.pem and our ServerKeyExchange signature.
+        assert.equal((await done)[1], '0');
+        child.kill();
+      } finally {
+        ep.close();
+      }
+    });
+  }
 
   test('RFC 7250 §4: gnutls-cli --udp completes a handshake with raw public keys both ways', async () => {
     assertBinary('gnutls-cli');

@@ -12,7 +12,10 @@ import { systemRandom } from '@m2mhub/core';
 import { keyBlock, masterSecret, verifyData } from '../src/crypto/keys';
 import { suiteById } from '../src/crypto/suites';
 import {
+  type EcBackend,
   type EcdheClientOptions,
+  createNodeEc,
+  nobleEc,
   InMemoryRawPublicKeyStore,
   InMemoryTrustStore,
   authenticatePeer,
@@ -53,7 +56,7 @@ const sha256 = transcriptHash;
  * Runs a whole ECDHE_ECDSA handshake with client authentication against openssl s_server.
  * Resolves to "finished" when the server's Finished decrypts and verifies, or to the alert it sent.
  */
-async function fullHandshake(suiteId: number, cipher: string, signingKey?: Uint8Array): Promise<string> {
+async function fullHandshake(suiteId: number, cipher: string, signingKey?: Uint8Array, ec: EcBackend = nobleEc): Promise<string> {
   const port = await opensslServer(cipher, ['-Verify', '1', '-CAfile', 'root.pem', '-verify_return_error']);
   const client = await PlainDtlsClient.open(port);
   try {
@@ -64,15 +67,15 @@ async function fullHandshake(suiteId: number, cipher: string, signingKey?: Uint8
     // Flight 4: the server's chain, signed ServerKeyExchange, CertificateRequest.
     const negotiation = readEcdheServerHello(f.extensions, options);
     const trustStore = new InMemoryTrustStore([parseCertificate(o.der('root.pem'))]);
-    const server = await authenticatePeer(parseCertificateMessage(f.msgs.get(11)!, negotiation.serverCertificateType), { trustStore, now: Date.now() });
+    const server = await authenticatePeer(parseCertificateMessage(f.msgs.get(11)!, negotiation.serverCertificateType), { trustStore, now: Date.now(), ec });
     assert.deepEqual(server.identity, { kind: 'x509', id: 'device-001', endpoint: 'device-001' });
     const ske = parseEcdheServerKeyExchange(f.msgs.get(12)!);
-    verifyEcdheServerKeyExchange(ske, { clientRandom: f.clientRandom, serverRandom: f.serverRandom, serverPublicKey: server.publicKey });
+    verifyEcdheServerKeyExchange(ske, { clientRandom: f.clientRandom, serverRandom: f.serverRandom, serverPublicKey: server.publicKey, ec });
     const certificateRequest = parseCertificateRequest(f.msgs.get(13)!);
     assert.ok(certificateRequest.certificateTypes.includes(64));
     // Flight 5: Certificate, ClientKeyExchange, CertificateVerify, CCS, Finished.
     const signer = signingKey ? { ...creds, privateKey: signingKey } : creds;
-    const flight = buildEcdheClientFlight({ serverKeyExchange: ske, certificateRequest, negotiation, credentials: signer, random: systemRandom });
+    const flight = buildEcdheClientFlight({ serverKeyExchange: ske, certificateRequest, negotiation, credentials: signer, random: systemRandom, ec });
     let seq = f.nextSeq;
     const cert = handshake(11, seq++, flight.certificate!);
     const cke = handshake(16, seq++, flight.clientKeyExchange);
@@ -116,6 +119,10 @@ describe('interop with real DTLS 1.2 servers', () => {
       assert.equal(await fullHandshake(suiteId, cipher), 'finished');
     });
   }
+
+  test('RFC 5246 §7.3: the same full handshake with the node:crypto EC backend', async () => {
+    assert.equal(await fullHandshake(0xc02b, 'ECDHE-ECDSA-AES128-GCM-SHA256', undefined, createNodeEc()), 'finished');
+  });
 
   test('RFC 5246 §7.4.8: openssl rejects a CertificateVerify made with a key that is not the certificate\'s (decrypt_error)', async () => {
     const wrongKey = loadPemCredentials(o.text('leaf.pem'), o.text('leaf.key')).privateKey;

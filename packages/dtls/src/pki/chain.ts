@@ -6,7 +6,7 @@
  * unknown critical extensions are refused (RFC 5280 §4.2).
  */
 import { bytesEqual } from '@m2mhub/core';
-import { ecdsaVerify } from './ecdsa';
+import { type EcBackend, nobleEc } from './ec-backend';
 import { PkiErrors } from './errors';
 import { DEFAULT_PKI_LIMITS } from './limits';
 import { Oid } from './oids';
@@ -33,6 +33,8 @@ export interface ChainValidationOptions {
   maxChainLength?: number;
   /** Key usage the leaf must allow when it has a keyUsage extension (RFC 4492 §5.3: digitalSignature). */
   leafKeyUsage?: KeyUsage;
+  /** Signature verification backend; `nobleEc` by default. */
+  ec?: EcBackend;
 }
 
 export interface ValidatedChain {
@@ -54,7 +56,7 @@ function checkCommon(cert: Certificate, now: number): void {
 }
 
 /** True when `issuer`'s key verifies `cert`'s signature; unsupported algorithms raise. */
-function signedBy(cert: Certificate, issuer: Certificate): boolean {
+function signedBy(cert: Certificate, issuer: Certificate, ec: EcBackend): boolean {
   const hash = cert.signatureAlgorithm.hash;
   if (!hash) {
     throw PkiErrors.unsupportedCertificate(`signature algorithm ${cert.signatureAlgorithm.oid} (only ECDSA is supported)`);
@@ -63,7 +65,7 @@ function signedBy(cert: Certificate, issuer: Certificate): boolean {
   if (!curve || !point) {
     throw PkiErrors.unsupportedCertificate(`issuer key algorithm ${issuer.publicKey.algorithm} (only EC P-256/P-384)`);
   }
-  return ecdsaVerify({ curve, point, signature: cert.signature }, cert.tbs, hash);
+  return ec.verify({ curve, point }, cert.tbs, cert.signature, hash);
 }
 
 function checkIssuerIsCa(issuer: Certificate, below: number): void {
@@ -80,12 +82,12 @@ function checkIssuerIsCa(issuer: Certificate, below: number): void {
 }
 
 /** The trusted root that issued `cert`; bad_certificate when roots of that name exist but none signed it. */
-function findAnchor(cert: Certificate, roots: readonly Certificate[]): Certificate | undefined {
+function findAnchor(cert: Certificate, roots: readonly Certificate[], ec: EcBackend): Certificate | undefined {
   let nameMatched = false;
   for (const root of roots) {
     if (!bytesEqual(root.subject.der, cert.issuer.der)) continue;
     nameMatched = true;
-    if (signedBy(cert, root)) return root;
+    if (signedBy(cert, root, ec)) return root;
   }
   if (nameMatched) throw PkiErrors.badCertificate(`signature of "${formatName(cert.subject)}" does not verify`);
   return undefined;
@@ -99,6 +101,7 @@ function findAnchor(cert: Certificate, roots: readonly Certificate[]): Certifica
  */
 export function validateCertificateChain(chain: readonly Certificate[], opts: ChainValidationOptions): ValidatedChain {
   const max = opts.maxChainLength ?? DEFAULT_PKI_LIMITS.maxChainLength;
+  const ec = opts.ec ?? nobleEc;
   const leaf = chain[0];
   if (!leaf) throw PkiErrors.badCertificate('empty certificate chain');
   if (chain.length > max) throw PkiErrors.invalidChain(`chain of ${chain.length} certificates over ${max}`);
@@ -115,7 +118,7 @@ export function validateCertificateChain(chain: readonly Certificate[], opts: Ch
     const pinned = opts.trustedRoots.find((t) => bytesEqual(t.der, cert.der));
     if (pinned) return { leaf, path, anchor: pinned };
     if (path.length + 1 > max) throw PkiErrors.invalidChain(`path longer than ${max} certificates`);
-    const anchor = findAnchor(cert, opts.trustedRoots);
+    const anchor = findAnchor(cert, opts.trustedRoots, ec);
     if (anchor) {
       // A v1 root is a trust anchor by configuration; a v3 one must say it is a CA.
       if (anchor.version === 3) checkIssuerIsCa(anchor, i);
@@ -129,7 +132,7 @@ export function validateCertificateChain(chain: readonly Certificate[], opts: Ch
       throw PkiErrors.invalidChain(`"${formatName(next.subject)}" did not issue "${formatName(cert.subject)}"`);
     }
     checkIssuerIsCa(next, i);
-    if (!signedBy(cert, next)) {
+    if (!signedBy(cert, next, ec)) {
       throw PkiErrors.badCertificate(`signature of "${formatName(cert.subject)}" does not verify`);
     }
   }

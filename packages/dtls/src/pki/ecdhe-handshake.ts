@@ -7,6 +7,7 @@
  */
 import type { Random } from '@m2mhub/core';
 import { ExtensionType } from '../constants';
+import type { EcBackend } from './ec-backend';
 import { type EphemeralKeyPair, ecdhePremaster, generateEphemeralKey } from './ecdhe';
 import { PkiErrors } from './errors';
 import { encodeCertificateMessage } from './messages/certificate';
@@ -51,6 +52,8 @@ export interface EcdheServerOptions {
    * RawPublicKey a raw-public-key store). Empty: no CertificateRequest, the client stays anonymous.
    */
   clientCertificateTypes: readonly CertificateTypeId[];
+  /** EC backend for the ephemeral key, ServerKeyExchange signature and ECDH; noble by default. */
+  ec?: EcBackend;
 }
 
 export interface EcdheServerNegotiation {
@@ -134,7 +137,7 @@ export function buildEcdheServerFlight(
   options: EcdheServerOptions,
   input: { clientRandom: Uint8Array; serverRandom: Uint8Array; random: Random },
 ): EcdheServerFlight {
-  const ephemeral = generateEphemeralKey(input.random);
+  const ephemeral = generateEphemeralKey(input.random, options.ec);
   const flight: EcdheServerFlight = {
     ephemeral,
     certificate: encodeCertificateMessage(localCertificateMessage(options.credentials, neg.serverCertificateType)),
@@ -144,6 +147,7 @@ export function buildEcdheServerFlight(
       ephemeralPublicKey: ephemeral.publicKey,
       privateKey: options.credentials.privateKey,
       algorithm: neg.signatureAlgorithm,
+      ...(options.ec ? { ec: options.ec } : {}),
     }),
   };
   if (neg.clientCertificateType !== undefined) flight.certificateRequest = encodeCertificateRequest();
@@ -151,8 +155,8 @@ export function buildEcdheServerFlight(
 }
 
 /** Server, on ClientKeyExchange: the premaster secret (RFC 4492 §5.10). */
-export function ecdheServerPremaster(clientKeyExchange: Uint8Array, ephemeral: EphemeralKeyPair): Uint8Array {
-  return ecdhePremaster(ephemeral.privateKey, parseEcdheClientKeyExchange(clientKeyExchange));
+export function ecdheServerPremaster(clientKeyExchange: Uint8Array, ephemeral: EphemeralKeyPair, ec?: EcBackend): Uint8Array {
+  return ecdhePremaster(ephemeral.privateKey, parseEcdheClientKeyExchange(clientKeyExchange), ec);
 }
 
 // ------------------------------------------------------------------------------------ client
@@ -232,11 +236,13 @@ export function buildEcdheClientFlight(input: {
   negotiation: EcdheClientNegotiation;
   credentials: LocalCredentials | undefined;
   random: Random;
+  /** EC backend for the ephemeral key and ECDH; noble by default. */
+  ec?: EcBackend;
 }): EcdheClientFlight {
-  const ephemeral = generateEphemeralKey(input.random);
+  const ephemeral = generateEphemeralKey(input.random, input.ec);
   const flight: EcdheClientFlight = {
     clientKeyExchange: encodeEcdheClientKeyExchange(ephemeral.publicKey),
-    premaster: ecdhePremaster(ephemeral.privateKey, input.serverKeyExchange.publicKey),
+    premaster: ecdhePremaster(ephemeral.privateKey, input.serverKeyExchange.publicKey, input.ec),
   };
   const req = input.certificateRequest;
   if (!req) return flight;

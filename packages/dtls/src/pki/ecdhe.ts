@@ -5,6 +5,7 @@
  */
 import { ByteReader, ByteWriter, concatBytes, type Random } from '@m2mhub/core';
 import { p256 } from '@noble/curves/nist.js';
+import { type EcBackend, nobleEc } from './ec-backend';
 import { PkiErrors } from './errors';
 
 /** RFC 4492 §5.4 ECCurveType.named_curve. */
@@ -22,9 +23,9 @@ export interface EphemeralKeyPair {
 }
 
 /** A fresh P-256 key pair from `random` (48 bytes reduced mod n: FIPS 186-5 A.2.1, bias < 2^-64). */
-export function generateEphemeralKey(random: Random): EphemeralKeyPair {
+export function generateEphemeralKey(random: Random, ec: EcBackend = nobleEc): EphemeralKeyPair {
   const privateKey = p256.utils.randomSecretKey(random.bytes(48));
-  return { privateKey, publicKey: p256.getPublicKey(privateKey, false) };
+  return { privateKey, publicKey: ec.publicKey(privateKey) };
 }
 
 /**
@@ -45,10 +46,9 @@ export function validateEcPoint(point: Uint8Array): Uint8Array {
  * The ECDH premaster secret: the x-coordinate of d * Q, 32 bytes big-endian
  * (RFC 4492 §5.10, FE2OSP; leading zeros kept).
  */
-export function ecdhePremaster(privateKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array {
+export function ecdhePremaster(privateKey: Uint8Array, peerPublicKey: Uint8Array, ec: EcBackend = nobleEc): Uint8Array {
   validateEcPoint(peerPublicKey);
-  const shared = p256.getSharedSecret(privateKey, peerPublicKey, true);
-  return shared.slice(1);
+  return ec.ecdh(privateKey, peerPublicKey);
 }
 
 export interface ServerEcdhParams {

@@ -3,6 +3,7 @@
  * parsers and codecs the handshake plugs in. Nothing here does I/O or reads the clock.
  */
 export { DerReader, Tag, contextTag, type DerElement } from './asn1';
+export { createNodeEc, nobleEc, type EcBackend } from './ec-backend';
 export { validateCertificateChain, type ChainValidationOptions, type ValidatedChain } from './chain';
 export {
   ecdsaCompactToDer,

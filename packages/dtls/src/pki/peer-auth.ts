@@ -4,7 +4,8 @@
  * public key peers (RFC 7250) are looked up by SPKI fingerprint in the raw-public-key store.
  */
 import { type PeerIdentity, bytesEqual } from '@m2mhub/core';
-import { validateCertificateChain } from './chain';
+import { type ChainValidationOptions, validateCertificateChain } from './chain';
+import type { EcBackend } from './ec-backend';
 import { p256PublicKey } from './ecdsa';
 import { PkiErrors } from './errors';
 import { type PkiLimits, pkiLimits } from './limits';
@@ -23,6 +24,8 @@ export interface PeerAuthOptions {
   /** Wall-clock Unix ms for validity checks (inject `Clock.wallNow()`). */
   now: number;
   limits?: Partial<PkiLimits>;
+  /** Signature verification backend for the chain; `nobleEc` by default. */
+  ec?: EcBackend;
 }
 
 export interface AuthenticatedPeer {
@@ -60,13 +63,15 @@ export async function authenticatePeer(msg: CertificateMessage, opts: PeerAuthOp
   // RFC 5246 §7.4.6: a client that sends no certificate when one is required fails the handshake.
   if (msg.chain.length === 0) throw PkiErrors.noCommonParameters('peer sent no certificate');
   const chain = msg.chain.map((der) => parseCertificate(der, limits));
-  const validated = validateCertificateChain(chain, {
+  const chainOpts: ChainValidationOptions = {
     trustedRoots: await rootsOf(opts.trustStore, limits),
     now: opts.now,
     maxChainLength: limits.maxChainLength,
     // RFC 4492 §5.3/§5.6: an ECDSA signing certificate must allow digitalSignature.
     leafKeyUsage: 'digitalSignature',
-  });
+  };
+  if (opts.ec) chainOpts.ec = opts.ec;
+  const validated = validateCertificateChain(chain, chainOpts);
   const leaf = validated.leaf;
   if (leaf.publicKey.curve !== 'P-256' || !leaf.publicKey.point) {
     throw PkiErrors.unsupportedCertificate('leaf key is not EC P-256');

@@ -5,6 +5,7 @@
  * (RFC 6347 §4.2.6), and the HelloVerifyRequest exchange is left out (RFC 6347 §4.2.1).
  */
 import { ByteWriter } from '@m2mhub/core';
+import { type EcBackend, nobleEc } from '../ec-backend';
 import { ecdsaSignDigest, ecdsaVerifyDigest, hashMessage } from '../ecdsa';
 import { PkiErrors } from '../errors';
 import { type DigitallySigned, ECDSA_SHA256, type SignatureAndHash, ecdsaHashOf, readDigitallySigned, writeDigitallySigned } from './signature-algorithms';
@@ -33,17 +34,23 @@ export function certificateVerifyDigest(handshakeMessages: Uint8Array, algorithm
 
 /**
  * Client side: the CertificateVerify body. Pass either the concatenated handshake messages or,
- * for ecdsa/sha256, the SHA-256 transcript digest.
+ * for ecdsa/sha256, the SHA-256 transcript digest (signed with noble: node:crypto cannot sign a
+ * precomputed digest, so `ec` applies to the messages form only).
  */
 export function signCertificateVerify(
-  input: { privateKey: Uint8Array; algorithm?: SignatureAndHash } & (
+  input: { privateKey: Uint8Array; algorithm?: SignatureAndHash; ec?: EcBackend } & (
     | { handshakeMessages: Uint8Array }
     | { transcriptDigest: Uint8Array }
   ),
 ): Uint8Array {
   const algorithm = input.algorithm ?? ECDSA_SHA256;
-  const digest = 'handshakeMessages' in input ? certificateVerifyDigest(input.handshakeMessages, algorithm) : input.transcriptDigest;
-  return encodeCertificateVerify({ algorithm, signature: ecdsaSignDigest(input.privateKey, digest) });
+  if ('handshakeMessages' in input) {
+    const hash = ecdsaHashOf(algorithm);
+    if (!hash) throw PkiErrors.illegalParameter(`CertificateVerify algorithm ${algorithm.hash}/${algorithm.signature}`);
+    const signature = (input.ec ?? nobleEc).sign(input.privateKey, input.handshakeMessages, hash);
+    return encodeCertificateVerify({ algorithm, signature });
+  }
+  return encodeCertificateVerify({ algorithm, signature: ecdsaSignDigest(input.privateKey, input.transcriptDigest) });
 }
 
 /**
@@ -53,15 +60,16 @@ export function signCertificateVerify(
  */
 export function verifyCertificateVerify(
   cv: DigitallySigned,
-  input: { clientPublicKey: Uint8Array } & ({ handshakeMessages: Uint8Array } | { transcriptDigest: Uint8Array }),
+  input: { clientPublicKey: Uint8Array; ec?: EcBackend } & ({ handshakeMessages: Uint8Array } | { transcriptDigest: Uint8Array }),
 ): void {
   const hash = ecdsaHashOf(cv.algorithm);
   if (!hash) throw PkiErrors.illegalParameter(`CertificateVerify signed with ${cv.algorithm.hash}/${cv.algorithm.signature}`);
-  let digest: Uint8Array;
-  if ('handshakeMessages' in input) digest = hashMessage(hash, input.handshakeMessages);
-  else if (hash === 'sha256') digest = input.transcriptDigest;
+  const key = { curve: 'P-256' as const, point: input.clientPublicKey };
+  let ok: boolean;
+  if ('handshakeMessages' in input) ok = (input.ec ?? nobleEc).verify(key, input.handshakeMessages, cv.signature, hash);
+  else if (hash === 'sha256') ok = ecdsaVerifyDigest({ ...key, signature: cv.signature }, input.transcriptDigest);
   else throw PkiErrors.illegalParameter(`CertificateVerify with ${hash} needs the handshake messages`);
-  if (!ecdsaVerifyDigest({ curve: 'P-256', point: input.clientPublicKey, signature: cv.signature }, digest)) {
+  if (!ok) {
     throw PkiErrors.signature('CertificateVerify signature does not verify');
   }
 }

@@ -3,7 +3,7 @@
  * ServerECDHParams followed by a DigitallySigned over client_random + server_random + params.
  */
 import { ByteWriter } from '@m2mhub/core';
-import { ecdsaSign, ecdsaVerify } from '../ecdsa';
+import { type EcBackend, nobleEc } from '../ec-backend';
 import { encodeServerEcdhParams, readServerEcdhParams, serverKeyExchangeSignedData } from '../ecdhe';
 import { PkiErrors } from '../errors';
 import { ECDSA_SHA256, type SignatureAndHash, ecdsaHashOf, readDigitallySigned, writeDigitallySigned } from './signature-algorithms';
@@ -38,6 +38,8 @@ export interface SignServerKeyExchangeInput {
   privateKey: Uint8Array;
   /** From `selectSignatureAlgorithm(peer's signature_algorithms)`; ecdsa/sha256 by default. */
   algorithm?: SignatureAndHash;
+  /** Signing backend; `nobleEc` by default. */
+  ec?: EcBackend;
 }
 
 /** Builds the whole ServerKeyExchange body, signed with our long-term key. */
@@ -48,7 +50,7 @@ export function encodeEcdheServerKeyExchange(input: SignServerKeyExchangeInput):
   const params = encodeServerEcdhParams(input.ephemeralPublicKey);
   const signed = serverKeyExchangeSignedData(input.clientRandom, input.serverRandom, params);
   const w = new ByteWriter(params.length + 80).bytes(params);
-  writeDigitallySigned(w, { algorithm, signature: ecdsaSign(input.privateKey, signed, hash) });
+  writeDigitallySigned(w, { algorithm, signature: (input.ec ?? nobleEc).sign(input.privateKey, signed, hash) });
   return w.finish();
 }
 
@@ -59,14 +61,14 @@ export function encodeEcdheServerKeyExchange(input: SignServerKeyExchangeInput):
  */
 export function verifyEcdheServerKeyExchange(
   ske: EcdheServerKeyExchange,
-  input: { clientRandom: Uint8Array; serverRandom: Uint8Array; serverPublicKey: Uint8Array },
+  input: { clientRandom: Uint8Array; serverRandom: Uint8Array; serverPublicKey: Uint8Array; ec?: EcBackend },
 ): void {
   const hash = ecdsaHashOf(ske.algorithm);
   if (!hash) {
     throw PkiErrors.illegalParameter(`ServerKeyExchange signed with ${ske.algorithm.hash}/${ske.algorithm.signature}`);
   }
   const signed = serverKeyExchangeSignedData(input.clientRandom, input.serverRandom, ske.params);
-  if (!ecdsaVerify({ curve: 'P-256', point: input.serverPublicKey, signature: ske.signature }, signed, hash)) {
+  if (!(input.ec ?? nobleEc).verify({ curve: 'P-256', point: input.serverPublicKey }, signed, ske.signature, hash)) {
     throw PkiErrors.signature('ServerKeyExchange signature does not verify');
   }
 }
