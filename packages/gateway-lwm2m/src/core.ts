@@ -11,7 +11,7 @@ import type { Logger, Scheduler, TimerHandle } from '@m2mhub/core';
 import type { BrokerClient, GatewayEvent, GatewayMessage, Unsubscribe } from '@m2mhub/gateway';
 import { topicSafe } from '@m2mhub/gateway';
 import type { DeviceRequest, DeviceResponse, ModelProvider, ResourceValue } from '@m2mhub/lwm2m';
-import type { DurableQueue } from '@m2mhub/store';
+import type { DurableQueue, KeyValueStore } from '@m2mhub/store';
 import { autoObservePaths } from './auto-observe';
 import { CommandError, type ParsedCommand, parseCommand } from './command';
 import type { Lwm2mGatewayConfig } from './config';
@@ -111,6 +111,8 @@ export interface CoreDeps {
   executor: DeviceExecutor;
   model: ModelProvider;
   queue: DurableQueue<QueuedCommand>;
+  /** Where the command behind each observation is kept, so notifications after a restart are still published with it. */
+  observationKv?: KeyValueStore;
   scheduler: Scheduler;
   logger: Logger;
   onEvent?: (e: GatewayEvent) => void;
@@ -211,8 +213,11 @@ export class Lwm2mGatewayCore {
     this.stats.clients = this.sessions.size;
     if (opts.restored) {
       s.awake = !info.queueMode;
+      await this.loadObservations(s);
       return;
     }
+    // A new registration starts without observations (the server dropped the old ones).
+    await this.forgetObservations(info.ep);
     this.emit('register', info.ep, { transport: info.transport });
     await this.publish('register', info.ep, { msgType: 'register', data, ep: info.ep });
     // EMQX: auto-observe goes out after the registration has been reported.
@@ -247,6 +252,7 @@ export class Lwm2mGatewayCore {
       return;
     }
     if (s) this.dropSession(s);
+    await this.forgetObservations(ep);
     this.emit(reason, ep);
     await this.publish('event', ep, { msgType: reason, data: { reason }, ep });
     // Commands still queued can no longer reach the device: each gets an answer.
@@ -295,8 +301,7 @@ export class Lwm2mGatewayCore {
     const s = this.sessions.get(ep);
     const obs = s?.byObsId.get(observationId);
     if (!s || !obs) return;
-    s.byObsId.delete(observationId);
-    s.observations.delete(obs.key);
+    this.removeObservation(s, obs);
   }
 
   /** LwM2M 1.1 Send (Core §6.4.3), published on up/send. */
@@ -497,19 +502,41 @@ export class Lwm2mGatewayCore {
     if ((cmd.msgType === 'observe' || cmd.msgType === 'observe-composite') && res.ok && res.observationId) {
       const key = 'paths' in cmd ? observationKey(cmd.paths) : cmd.path;
       const prev = s.observations.get(key);
-      if (prev) s.byObsId.delete(prev.id);
+      if (prev) this.removeObservation(s, prev);
       const obs: Observation = { id: res.observationId, key, raw: parsed.raw, reqPath: cmd.path, seq: 0 };
       s.observations.set(key, obs);
       s.byObsId.set(obs.id, obs);
+      void this.deps.observationKv?.put(obsKey(s.ep, obs.id), { key, raw: obs.raw, reqPath: obs.reqPath }).catch((err) => this.deps.logger.warn({ err }, 'observation store'));
     }
     if (cmd.msgType === 'cancel-observe' || cmd.msgType === 'cancel-observe-composite') {
       const key = 'paths' in cmd ? observationKey(cmd.paths) : cmd.path;
       const obs = s.observations.get(key);
-      if (obs) {
-        s.observations.delete(key);
-        s.byObsId.delete(obs.id);
-      }
+      if (obs) this.removeObservation(s, obs);
     }
+  }
+
+  private removeObservation(s: Session, obs: Observation): void {
+    s.observations.delete(obs.key);
+    s.byObsId.delete(obs.id);
+    void this.deps.observationKv?.delete(obsKey(s.ep, obs.id)).catch(() => undefined);
+  }
+
+  private async loadObservations(s: Session): Promise<void> {
+    const kv = this.deps.observationKv;
+    if (!kv) return;
+    const prefix = obsKey(s.ep, '');
+    for (const e of await kv.list<{ key: string; raw: JsonObject; reqPath: string }>({ prefix })) {
+      const obs: Observation = { id: e.key.slice(prefix.length), key: e.value.key, raw: e.value.raw, reqPath: e.value.reqPath, seq: 0 };
+      s.observations.set(obs.key, obs);
+      s.byObsId.set(obs.id, obs);
+    }
+  }
+
+  private async forgetObservations(ep: string): Promise<void> {
+    const kv = this.deps.observationKv;
+    if (!kv) return;
+    const old = await kv.list({ prefix: obsKey(ep, '') });
+    if (old.length > 0) await kv.batch(old.map((e) => ({ type: 'del' as const, key: e.key })));
   }
 
   private async failed(s: Session, parsed: ParsedCommand, err: unknown): Promise<void> {
@@ -598,6 +625,10 @@ export class Lwm2mGatewayCore {
   endpoints(): string[] {
     return [...this.sessions.keys()].sort();
   }
+}
+
+function obsKey(ep: string, id: string): string {
+  return `o/${encodeURIComponent(ep)}/${id}`;
 }
 
 /** EMQX's register/update `data`: the parameters plus `alternatePath` and `objectList`. */

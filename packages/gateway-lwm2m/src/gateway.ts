@@ -158,6 +158,7 @@ export class Lwm2mGateway implements Gateway {
       executor: new ServerExecutor(server),
       model: this.model,
       queue: ctx.store.queue('lwm2m.commands', { maxLength: Math.max(1, cfg.max_queue_length) }),
+      observationKv: ctx.store.kv('lwm2m.gateway'),
       scheduler: ctx.scheduler,
       logger: ctx.logger,
       onEvent: (e) => ctx.events.emit('event', e),

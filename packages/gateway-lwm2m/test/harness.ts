@@ -7,7 +7,7 @@ import type { CoapEndpoint } from '@m2mhub/coap';
 import { type PeerAddress, silentLogger, systemRandom, systemScheduler, TypedEmitter } from '@m2mhub/core';
 import type { GatewayEvents, GatewayRoute } from '@m2mhub/gateway';
 import { type SimDeviceOptions, SimulatedDevice, startDevice } from '@m2mhub/simulator';
-import { createMemoryStore } from '@m2mhub/store';
+import { createMemoryStore, type Store } from '@m2mhub/store';
 import mqtt, { type MqttClient } from 'mqtt';
 import { type Lwm2mGateway, type Lwm2mGatewayOptions, lwm2mGatewayFactory, parseConfig } from '../src/index';
 
@@ -21,6 +21,8 @@ export class Harness {
   gateway!: Lwm2mGateway;
   mqtt!: MqttClient;
   routes: GatewayRoute[] = [];
+  store!: Store;
+  private gatewayArgs: { config: Record<string, unknown>; opts: Lwm2mGatewayOptions } = { config: {}, opts: {} };
   received: Received[] = [];
   devices: { device: SimulatedDevice; endpoint: CoapEndpoint }[] = [];
   readonly dataDir = mkdtempSync(join(tmpdir(), 'm2mhub-gw-'));
@@ -31,21 +33,9 @@ export class Harness {
     await h.broker.listen();
     const store = createMemoryStore();
     await store.open();
-    const factory = lwm2mGatewayFactory(opts);
-    const cfg = parseConfig({ udp: { bind: '127.0.0.1', port: 0 }, dtls: { enable: false }, ...config });
-    h.gateway = (await factory.create({
-      name: 'lwm2m',
-      config: cfg,
-      broker: h.broker,
-      store,
-      events: new TypedEmitter<GatewayEvents>(),
-      logger: silentLogger,
-      scheduler: systemScheduler,
-      random: systemRandom,
-      dataDir: h.dataDir,
-      routes: { add: (r) => h.routes.push(r) },
-    })) as Lwm2mGateway;
-    await h.gateway.start();
+    h.store = store;
+    h.gatewayArgs = { config, opts };
+    await h.startGateway(0);
     h.mqtt = mqtt.connect(`mqtt://127.0.0.1:${h.broker.ports()['mqtt:tcp']}`, { reconnectPeriod: 0 });
     await new Promise<void>((resolve, reject) => {
       h.mqtt.once('connect', () => resolve());
@@ -60,6 +50,33 @@ export class Harness {
     });
     await h.mqtt.subscribeAsync(subscribe);
     return h;
+  }
+
+  /** Creates and starts the gateway on the harness's broker and store (UDP `port`, 0 for any). */
+  async startGateway(port: number): Promise<void> {
+    const { config, opts } = this.gatewayArgs;
+    const cfg = parseConfig({ udp: { bind: '127.0.0.1', port }, dtls: { enable: false }, ...config });
+    this.gateway = (await lwm2mGatewayFactory(opts).create({
+      name: 'lwm2m',
+      config: cfg,
+      broker: this.broker,
+      store: this.store,
+      events: new TypedEmitter<GatewayEvents>(),
+      logger: silentLogger,
+      scheduler: systemScheduler,
+      random: systemRandom,
+      dataDir: this.dataDir,
+      routes: { add: (r) => this.routes.push(r) },
+    })) as Lwm2mGateway;
+    await this.gateway.start();
+  }
+
+  /** Stops the gateway and starts a new one on the same store and UDP port (a restart). */
+  async restartGateway(): Promise<void> {
+    const port = this.udpAddress().port;
+    await this.gateway.stop();
+    this.routes = [];
+    await this.startGateway(port);
   }
 
   udpAddress(): PeerAddress {

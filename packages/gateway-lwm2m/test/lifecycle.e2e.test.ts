@@ -99,4 +99,24 @@ describe('queue mode, lifecycle events, EMQX mountpoint (real broker, UDP, simul
       await h.close();
     }
   });
+
+  it('DESIGN.md §5: after a gateway restart on the same store, the device is still registered and its observation still notifies with the original command', async () => {
+    const h = await Harness.start({ auto_observe: false });
+    try {
+      const d = await h.device(basicProfile('durable', '1.1'));
+      const obs = await h.command('durable', { reqID: 'o1', msgType: 'observe', data: { path: '/3303/0/5700' } });
+      assert.equal(code(obs), '2.05');
+      await h.restartGateway();
+      assert.ok(h.gateway.client('durable'), 'registration restored');
+      const from = h.received.length;
+      d.setValue('/3303/0/5700', 30.5);
+      const n = await h.waitFor((r) => r.topic === 'up/notify' && r.json.ep === 'durable', 5000, from);
+      assert.equal(n.json.reqID, 'o1');
+      assert.deepEqual((n.json.data as { content: unknown }).content, [{ path: '/3303/0/5700', value: 30.5 }]);
+      const read = await h.command('durable', { reqID: 'r1', msgType: 'read', data: { path: '/3/0/0' } });
+      assert.equal(code(read), '2.05');
+    } finally {
+      await h.close();
+    }
+  });
 });
