@@ -2,6 +2,7 @@ export * from './attach';
 export * from './binding';
 export * from './errors';
 export * from './expiry';
+export * from './observations';
 export * from './queue-mode';
 export * from './register-params';
 export * from './registration';

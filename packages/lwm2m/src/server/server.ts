@@ -1,4 +1,4 @@
-import type { ClientResponse, CoapMessage, EndpointHooks, IncomingRequest, ObserveHandlers, OutgoingResponse } from '@m2mhub/coap';
+import type { ClientResponse, CoapMessage, EndpointHooks, IncomingRequest, OutgoingResponse } from '@m2mhub/coap';
 import {
   type Datagram,
   type Logger,
@@ -22,11 +22,12 @@ import { createObjectRegistry } from '../registry/builtin';
 import { type BindingContext, decodeContent, fromCoapResponse, toCoapRequest } from './binding';
 import { ServerErrors } from './errors';
 import { ExpiryQueue } from './expiry';
+import { type NotificationEvent, Observations } from './observations';
 import { QueueMode } from './queue-mode';
 import { DEFAULT_REGISTER_LIMITS, type RegisterLimits, parseObjectLinks, parseRegisterQuery } from './register-params';
 import type { Registration } from './registration';
 import { DEFAULT_REQUEST_LIMITS, type DeviceRequest, type NotificationAttributes, type RequestLimits, Requests, validateRequest } from './requests';
-import { type DeviceResponse, codeName } from './responses';
+import type { DeviceResponse, } from './responses';
 import {
   InMemoryObservationStore,
   InMemoryRegistrationStore,
@@ -74,21 +75,6 @@ export const DEFAULT_SERVER_CONFIG: Lwm2mServerConfig = {
 };
 
 export type DeregisterReason = 'deregister' | 'expired' | 'replaced' | 'kicked';
-
-export interface NotificationEvent {
-  observationId: string;
-  endpoint: string;
-  registrationId: string;
-  paths: string[];
-  composite: boolean;
-  code: string;
-  codeName: string;
-  /** RFC 7641 §4.4 Observe sequence number of the notification. */
-  seqNum?: number;
-  contentFormat?: number;
-  content?: ResourceValue[];
-  error?: { code: string; message: string };
-}
 
 export interface CoapLogEvent {
   direction: 'in' | 'out';
@@ -141,13 +127,6 @@ export interface Lwm2mServerOptions {
   defer?: (fn: () => void) => void;
 }
 
-interface LiveObservation {
-  record: ObservationRecord;
-  cancel?: (mode: 'active' | 'passive') => Promise<unknown>;
-}
-
-const OBSERVE_OPTION = 6;
-
 /**
  * The LwM2M server (LwM2M Core §6.2 registration, §6.3 device management, §6.4 information
  * reporting, queue mode §6.5 / Transport §6.x). Build it with `createLwm2mServer`; route a
@@ -169,7 +148,7 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
   private readonly peers = new Map<string, Map<string, string>>();
   /** Queue-mode registrations: id -> endpoint. */
   private readonly queueRegs = new Map<string, string>();
-  private readonly observations = new Map<string, LiveObservation>();
+  private readonly observations: Observations;
   private readonly queue: QueueMode;
   private readonly expiry: ExpiryQueue;
   private readonly binding: BindingContext;
@@ -189,6 +168,10 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
     this.defer = opts.defer ?? batchedImmediate();
     this.binding = { codecs: this.codecs, model: this.model };
     this.expiry = new ExpiryQueue(this.scheduler, (id, deadline) => void this.onExpiryDue(id, deadline));
+    this.observations = new Observations(this.observationStore, this.registrations, this.binding, this.scheduler, this.config.maxObservationsPerDevice, {
+      notification: (ev) => this.emit('notification', ev),
+      ended: (observationId, endpoint, reason) => this.emit('observationEnded', { observationId, endpoint, reason }),
+    });
     this.queue = new QueueMode(
       this.queueStore,
       this.config,
@@ -226,7 +209,7 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
       this.index(reg);
       this.expiry.add(reg.id, Math.max(now, reg.expiresAt + this.config.expiryGraceMs));
     }
-    for await (const o of this.observationStore.list()) this.observations.set(o.id, { record: o });
+    await this.observations.restore();
     await this.queue.restore();
   }
 
@@ -430,12 +413,7 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
   /** Ends a registration's side state and publishes `deregistered`. */
   private ended(reg: Registration, reason: DeregisterReason): void {
     if (reason !== 'replaced') this.queue.forget(reg.endpoint);
-    for (const [id, live] of this.observations) {
-      if (live.record.registrationId !== reg.id) continue;
-      this.observations.delete(id);
-      void live.cancel?.('passive').catch(() => undefined);
-    }
-    void this.observationStore.removeByRegistration(reg.id).catch((e) => this.log.warn({ err: e }, 'observation store'));
+    void this.observations.dropRegistration(reg.id).catch((e) => this.log.warn({ err: e }, 'observation store'));
     if (reason !== 'replaced') void this.queue.failAll(reg.endpoint, ServerErrors.deregistered(`${reg.endpoint}: ${reason}`));
     this.emit('deregistered', { registration: reg, reason });
   }
@@ -456,9 +434,7 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
 
   /** Live observations (optionally of one endpoint). */
   listObservations(endpoint?: string): ObservationRecord[] {
-    const out: ObservationRecord[] = [];
-    for (const o of this.observations.values()) if (endpoint === undefined || o.record.endpoint === endpoint) out.push(o.record);
-    return out;
+    return this.observations.list(endpoint);
   }
 
   // ---------------------------------------------------------------- queue mode
@@ -547,7 +523,7 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
     coapReq.timeoutMs = opts.timeoutMs ?? this.config.requestTimeoutMs;
     this.logOut(reg, coapReq.method, typeof coapReq.path === 'string' ? coapReq.path : `/${coapReq.path.join('/')}`);
     try {
-      if (req.kind === 'observe' || req.kind === 'observe-composite') return await this.startObservation(t, reg, req, coapReq);
+      if (req.kind === 'observe' || req.kind === 'observe-composite') return await this.observations.start(t, reg, req, coapReq);
       const res = await t.request(reg.address, coapReq);
       return fromCoapResponse(req, reg, res, this.binding);
     } catch (e) {
@@ -560,116 +536,17 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
     this.emit('message', { direction: 'out', listener: reg.listener, peerKey: reg.peerKey, endpoint: reg.endpoint, type: 'CON', code: method, token: '', path, size: 0 });
   }
 
-  // LwM2M Core §6.4.1 Observe / §6.4.2 Observe-Composite; notifications matched by token.
-  private async startObservation(
-    t: ServerTransport,
-    reg: Registration,
-    req: Extract<DeviceRequest, { kind: 'observe' | 'observe-composite' }>,
-    coapReq: ReturnType<typeof toCoapRequest>,
-  ): Promise<DeviceResponse> {
-    let count = 0;
-    for (const o of this.observations.values()) if (o.record.registrationId === reg.id) count++;
-    if (count >= this.config.maxObservationsPerDevice) throw ServerErrors.invalidRequest(`${reg.endpoint}: ${count} observations already`);
-    const paths = req.kind === 'observe' ? [req.path] : req.paths;
-    let record: ObservationRecord | undefined;
-    const pending: ClientResponse[] = [];
-    const handlers: ObserveHandlers = {
-      onNotify: (res) => {
-        if (record) this.notify(record, res);
-        else pending.push(res);
-      },
-      onEnd: (reason) => {
-        if (!record) return;
-        const id = record.id;
-        if (this.observations.get(id)?.record !== record) return;
-        this.observations.delete(id);
-        void this.observationStore.remove(id).catch(() => undefined);
-        this.emit('observationEnded', { observationId: id, endpoint: record.endpoint, reason });
-      },
-    };
-    const obs = await t.observe(reg.address, coapReq, handlers);
-    const out = fromCoapResponse(req, reg, obs.first, this.binding);
-    if (!out.ok || obs.first.observe === undefined) {
-      // RFC 7641 §3.1: a response without Observe means the device did not register us.
-      if (out.ok) void obs.cancel('passive').catch(() => undefined);
-      return out;
-    }
-    const id = toHex(obs.token);
-    record = { id, registrationId: reg.id, endpoint: reg.endpoint, paths, composite: req.kind === 'observe-composite', createdAt: this.scheduler.wallNow() };
-    if (coapReq.accept !== undefined) record.contentFormat = coapReq.accept;
-    this.observations.set(id, { record, cancel: (mode) => obs.cancel(mode) });
-    await this.observationStore.put(record);
-    out.observationId = id;
-    for (const res of pending) this.notify(record, res);
-    return out;
-  }
-
-  private notify(record: ObservationRecord, res: ClientResponse): void {
-    void this.registrations.get(record.registrationId).then((reg) => {
-      if (!reg) return;
-      const ev: NotificationEvent = {
-        observationId: record.id,
-        endpoint: record.endpoint,
-        registrationId: record.registrationId,
-        paths: record.paths,
-        composite: record.composite,
-        code: res.code,
-        codeName: codeName(res.code),
-      };
-      if (res.observe !== undefined) ev.seqNum = res.observe;
-      if (res.contentFormat !== undefined) ev.contentFormat = res.contentFormat;
-      if (res.code.startsWith('2.')) {
-        try {
-          ev.content = decodeContent(res, record.composite ? Lwm2mPath.ROOT : Lwm2mPath.parse(record.paths[0]!), reg, this.binding);
-        } catch (e) {
-          ev.error = { code: isM2MError(e) ? e.code : ServerErrors.badResponse.code, message: (e as Error).message };
-        }
-      }
-      this.emit('notification', ev);
-    });
-  }
-
   private onUnmatchedNotification(listener: string, res: ClientResponse, peerKey: string): boolean {
-    const live = this.observations.get(toHex(res.token));
-    if (!live) return false;
     // A restored observation is accepted from its device's current address only.
-    const id = this.peers.get(listener)?.get(peerKey);
-    if (id !== live.record.registrationId) return false;
-    this.notify(live.record, res);
-    return true;
+    return this.observations.matchUnmatched(res, this.peers.get(listener)?.get(peerKey));
   }
 
   /** RFC 7641 §3.6 cancel: `active` sends Observe=1 with the same token, `passive` forgets it. */
   async cancelObservation(endpoint: string, observationId: string, mode: 'active' | 'passive' = 'active'): Promise<DeviceResponse> {
-    const live = this.observations.get(observationId);
-    if (!live || live.record.endpoint !== endpoint) throw ServerErrors.unknownObservation(observationId);
-    this.observations.delete(observationId);
-    await this.observationStore.remove(observationId);
-    this.emit('observationEnded', { observationId, endpoint, reason: 'cancelled' });
-    if (live.cancel) {
-      try {
-        const res = await live.cancel(mode);
-        if (res && typeof res === 'object' && 'code' in res) {
-          const r = res as ClientResponse;
-          return { code: r.code, codeName: codeName(r.code), ok: r.code.startsWith('2.') };
-        }
-      } catch (e) {
-        throw mapTransportError(e, endpoint);
-      }
-      return { code: '2.05', codeName: 'content', ok: true };
-    }
-    // A restored observation has no live CoAP state: send the cancelling request ourselves.
-    if (mode === 'passive') return { code: '2.05', codeName: 'content', ok: true };
-    const reg = await this.registrations.get(live.record.registrationId);
-    if (!reg) return { code: '2.05', codeName: 'content', ok: true };
-    const req: DeviceRequest = live.record.composite ? { kind: 'observe-composite', paths: live.record.paths } : { kind: 'observe', path: live.record.paths[0]! };
-    const coapReq = toCoapRequest(req, reg, this.binding);
-    coapReq.token = Buffer.from(observationId, 'hex');
-    coapReq.options = [...(coapReq.options ?? []), { number: OBSERVE_OPTION, value: new Uint8Array([1]) }];
-    coapReq.timeoutMs = this.config.requestTimeoutMs;
     try {
-      const res = await this.transportOf(reg).request(reg.address, coapReq);
-      return fromCoapResponse(req, reg, res, this.binding);
+      return await this.observations.cancel(endpoint, observationId, mode, (reg, req) =>
+        this.transportOf(reg).request(reg.address, { ...req, timeoutMs: this.config.requestTimeoutMs }),
+      );
     } catch (e) {
       throw mapTransportError(e, endpoint);
     }
