@@ -169,6 +169,29 @@ describe('LwM2M server <-> simulated device over UDP 127.0.0.1', () => {
     assert.equal(r12.content!.find((v) => v.path === '/3303/0/5701')?.value, 'Cel');
   });
 
+  it('LwM2M Core §6.2.1: the same endpoint registering from a new UDP port replaces its registration; requests follow it', async () => {
+    const a = await device(basicProfile('mover', '1.1'));
+    assert.equal((await a.register()).code, '2.01');
+    const first = (await server.getRegistration('mover'))!;
+    const b = new SimulatedDevice({ ...basicProfile('mover', '1.1'), server: serverEp.address() });
+    devices.push(await startDevice(b));
+    const replaced = once(server, 'deregistered');
+    assert.equal((await b.register()).code, '2.01');
+    const ev = await replaced;
+    assert.equal(ev.reason, 'replaced');
+    assert.equal(ev.registration.id, first.id);
+    const second = (await server.getRegistration('mover'))!;
+    assert.notEqual(second.address.port, first.address.port);
+    const seenA: string[] = [];
+    const seenB: string[] = [];
+    a.on('request', (r) => seenA.push(r.path));
+    b.on('request', (r) => seenB.push(r.path));
+    b.setValue('/3303/0/5700', 30);
+    assert.equal((await server.read('mover', '/3303/0/5700')).content?.[0]?.value, 30);
+    assert.deepEqual(seenA, []);
+    assert.deepEqual(seenB, ['/3303/0/5700']);
+  });
+
   it('the message log hook sees datagrams in and requests out; a kicked device gets deregistered(kicked)', async () => {
     const log: string[] = [];
     const off = server.on('message', (m) => log.push(`${m.direction} ${m.code}${m.path ? ` ${m.path}` : ''}`));
