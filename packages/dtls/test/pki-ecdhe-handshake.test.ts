@@ -18,6 +18,7 @@ import {
   ecdheEcdsaAcceptable,
   ecdheServerPremaster,
   encodeCertificateTypeList,
+  encodeSignatureAlgorithms,
   encodeSupportedGroups,
   generateEphemeralKey,
   loadPemCredentials,
@@ -126,6 +127,21 @@ describe('ECDHE_ECDSA handshake steps', () => {
     // No client authentication wanted: no CertificateRequest, no client Certificate.
     const run = await exchange({ serverCertificateTypes: [2] }, { credentials: server, clientCertificateTypes: [] }, { now: 0 }, { rawPublicKeyStore: pinned, now: 0 });
     assert.equal(run.clientPeer, undefined);
+  });
+
+  test('RFC 5246 §7.4.1.4.1: a client that only accepts ecdsa/sha384 gets a SHA-384 ServerKeyExchange', () => {
+    const creds = rawKeyCredentials(generateEphemeralKey(new SeededRandom(15)).privateKey);
+    const options: EcdheServerOptions = { credentials: creds, clientCertificateTypes: [] };
+    const hello: HelloExtension[] = [{ type: 13, data: encodeSignatureAlgorithms([{ hash: 5, signature: 3 }]) }, { type: 20, data: encodeCertificateTypeList([2]) }];
+    const neg = negotiateEcdheServer(hello, options);
+    assert.deepEqual(neg.signatureAlgorithm, { hash: 5, signature: 3 });
+    const clientRandom = systemRandom.bytes(32);
+    const serverRandom = systemRandom.bytes(32);
+    const flight = buildEcdheServerFlight(neg, options, { clientRandom, serverRandom, random: systemRandom });
+    const ske = parseEcdheServerKeyExchange(flight.serverKeyExchange);
+    assert.deepEqual(ske.algorithm, { hash: 5, signature: 3 });
+    verifyEcdheServerKeyExchange(ske, { clientRandom, serverRandom, serverPublicKey: creds.publicKey });
+    assert.equal(flight.certificateRequest, undefined);
   });
 
   test('RFC 4492 §4 / RFC 7250 §4.1: nothing in common is handshake_failure or unsupported_certificate', () => {

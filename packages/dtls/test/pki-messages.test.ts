@@ -219,6 +219,7 @@ describe('hello extensions', () => {
     assert.deepEqual(selectSignatureAlgorithm(offered), ECDSA_SHA256);
     assert.deepEqual(selectSignatureAlgorithm(undefined), ECDSA_SHA256);
     assert.equal(alertOf(() => selectSignatureAlgorithm([{ hash: 4, signature: 1 }])), 40);
+    assert.deepEqual(selectSignatureAlgorithm([{ hash: 5, signature: 3 }, { hash: 4, signature: 1 }]), { hash: 5, signature: 3 });
     assert.equal(alertOf(() => parseSupportedGroups(Uint8Array.of(0, 3, 0, 23, 0))), PkiAlert.decodeError);
     assert.equal(alertOf(() => parseSignatureAlgorithms(Uint8Array.of(0, 0))), PkiAlert.decodeError);
   });

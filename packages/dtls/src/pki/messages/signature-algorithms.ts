@@ -70,15 +70,16 @@ export function parseSignatureAlgorithms(data: Uint8Array): SignatureAndHash[] {
 }
 
 /**
- * The algorithm to sign with for a peer that offered `offered` (RFC 5246 §7.4.1.4.1: absent
- * extension means {sha1,ecdsa}, which we do not do, so an absent list picks ecdsa/sha256 as
- * every TLS 1.2 ECDSA peer accepts it). handshake_failure when nothing is in common.
+ * The algorithm to sign ServerKeyExchange with for a peer that offered `offered`
+ * (RFC 5246 §7.4.1.4.1: an absent extension means {sha1,ecdsa}, which we do not do, so an absent
+ * list picks ecdsa/sha256, which every TLS 1.2 ECDSA peer accepts). handshake_failure when
+ * nothing is in common.
  */
 export function selectSignatureAlgorithm(offered: readonly SignatureAndHash[] | undefined): SignatureAndHash {
   if (!offered) return ECDSA_SHA256;
+  // Our preference order (sha256 first); a peer that only takes sha384/sha512 gets those.
   for (const ours of SUPPORTED_ECDSA_ALGORITHMS) {
-    if (ours.hash !== HashAlgorithm.sha256) continue; // we sign with SHA-256 only
     if (offered.some((o) => o.hash === ours.hash && o.signature === ours.signature)) return ours;
   }
-  throw PkiErrors.noCommonParameters('peer does not accept ecdsa with sha256');
+  throw PkiErrors.noCommonParameters('peer accepts no ecdsa signature algorithm we support');
 }
