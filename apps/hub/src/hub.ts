@@ -11,6 +11,7 @@ import { type Logger, silentLogger, systemRandom, systemScheduler } from '@m2mhu
 import { createLevelStore, createMemoryStore, type Store } from '@m2mhub/store';
 import type { HubConfig } from './config/index';
 import type { HubContext } from './context';
+import { HubErrors } from './errors';
 import { startGateways } from './gateways';
 import { seedUsers, storeAclSource, storeUserSource } from './users';
 
@@ -115,7 +116,7 @@ export async function startHub(config: HubConfig, deps: HubDeps = {}): Promise<H
       broker,
       store,
       registerApiPlugin(p) {
-        if (apiStarted) throw new Error('registerApiPlugin called after the API started');
+        if (apiStarted) throw HubErrors.apiPluginLate();
         apiPlugins.push(p);
       },
       scheduler: systemScheduler,
@@ -162,7 +163,7 @@ export async function startHub(config: HubConfig, deps: HubDeps = {}): Promise<H
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.message;
-        throw Object.assign(new Error(`api:http listener cannot listen on ${config.api.bind}:${config.api.port}: ${why}`), { cause: err });
+        throw HubErrors.listenFailed(`api:http listener cannot listen on ${config.api.bind}:${config.api.port}: ${why}`, { cause: err });
       }
       logger.info({ bind: config.api.bind, port: (api.server.address() as AddressInfo).port }, 'REST API up');
     }

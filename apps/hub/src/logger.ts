@@ -3,7 +3,12 @@ import type { Logger } from '@m2mhub/core';
 import { pino } from 'pino';
 import pretty from 'pino-pretty';
 
-export function createLogger(level: string, format: 'auto' | 'json' | 'pretty', isTty = Boolean(process.stdout.isTTY)): Logger & { flush(): void } {
+export function createLogger(
+  level: string,
+  format: 'auto' | 'json' | 'pretty',
+  isTty = Boolean(process.stdout.isTTY),
+  destination: NodeJS.WritableStream | number = 1,
+): Logger & { flush(): void } {
   const usePretty = format === 'pretty' || (format === 'auto' && isTty);
   const opts = {
     level,
@@ -12,7 +17,7 @@ export function createLogger(level: string, format: 'auto' | 'json' | 'pretty', 
     redact: { paths: ['password', '*.password', 'passwordHash', '*.passwordHash', 'secret', '*.secret', 'psk', '*.psk'], censor: '***' },
   };
   const logger = usePretty
-    ? pino(opts, pretty({ colorize: isTty, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' }))
-    : pino(opts, pino.destination({ dest: 1, sync: true }));
+    ? pino(opts, pretty({ colorize: isTty, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', destination }))
+    : pino(opts, typeof destination === 'number' ? pino.destination({ dest: destination, sync: true }) : destination);
   return logger as unknown as Logger & { flush(): void };
 }

@@ -4,16 +4,13 @@
  * Config users are written to the store at start-up with scrypt hashes.
  */
 import { type AclRule, type AclSource, hashPassword, isPasswordHash, type MqttUser, type UserSource } from '@m2mhub/broker';
-import { defineError } from '@m2mhub/core';
 import type { Store } from '@m2mhub/store';
 import type { ConfigUser } from './config/index';
+import { HubErrors } from './errors';
 
 export const USERS_NAMESPACE = 'mqtt.users';
 export const ACL_NAMESPACE = 'mqtt.acl';
 
-export const HubErrors = {
-  badUser: defineError('M2M_HUB_BAD_USER', 'invalid MQTT user in config'),
-};
 
 export function storeUserSource(store: Store): UserSource {
   const kv = store.kv(USERS_NAMESPACE);

@@ -232,8 +232,8 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     await persistence.close().catch(() => {});
     throw BrokerErrors.persistence(`cannot start the broker on ${persistence.describe}: ${(err as Error).message}`, { cause: err });
   }
-  const aedesPersistence = (aedes as unknown as { persistence: object }).persistence;
-  withQueueBound(aedesPersistence, limits.maxQueued, (clientId) => {
+  const withPersistence = aedes as unknown as { persistence: object };
+  withPersistence.persistence = withQueueBound(withPersistence.persistence, limits.maxQueued, (clientId) => {
     counters.publishDropped++;
     log.debug({ clientId, max: limits.maxQueued }, 'session queue full, message dropped for this client');
   });

@@ -78,13 +78,15 @@ type Sub = { clientId: string };
  * to `max`, as Mosquitto's max_queued_messages: a message for a full session is dropped for
  * that session only and reported through `onDrop`. Counts are loaded lazily per client from
  * the backend's own outgoing stream, so they are right after a restart too.
+ *
+ * Returns a view for Aedes to use instead of `instance`: the backend's own methods keep
+ * calling each other unwrapped (regression: overriding them on the instance made the level
+ * backend's outgoingEnqueueCombi re-enter the bound through outgoingEnqueue and drop
+ * everything).
  */
 export function withQueueBound<T extends object>(instance: T, max: number, onDrop: (clientId: string) => void): T {
-  const target = instance as Record<string, unknown>;
-  const enqueueCombi = target.outgoingEnqueueCombi as Fn;
-  const clear = target.outgoingClearMessageId as Fn;
-  const stream = target.outgoingStream as Fn;
-  const cleanSubs = target.cleanSubscriptions as Fn;
+  const target = instance as Record<string | symbol, unknown>;
+  const call = (name: string, ...args: unknown[]) => (target[name] as Fn).apply(instance, args);
   const counts = new Map<string, number>();
   const loading = new Map<string, Promise<void>>();
   const ensure = (clientId: string): Promise<void> => {
@@ -93,7 +95,7 @@ export function withQueueBound<T extends object>(instance: T, max: number, onDro
     if (!p) {
       p = (async () => {
         let n = 0;
-        const r = stream.call(instance, { id: clientId }) as AsyncIterable<unknown>;
+        const r = call('outgoingStream', { id: clientId }) as AsyncIterable<unknown>;
         for await (const _ of r) n++;
         counts.set(clientId, n);
       })().finally(() => loading.delete(clientId));
@@ -101,8 +103,8 @@ export function withQueueBound<T extends object>(instance: T, max: number, onDro
     }
     return p;
   };
-  target.outgoingEnqueueCombi = async (subs: Sub[] | undefined, packet: unknown) => {
-    if (!subs || subs.length === 0) return enqueueCombi.call(instance, subs, packet);
+  const enqueueCombi = async (subs: Sub[] | undefined, packet: unknown) => {
+    if (!subs || subs.length === 0) return call('outgoingEnqueueCombi', subs, packet);
     await Promise.all(subs.map((s) => ensure(s.clientId)));
     // Decide and reserve synchronously, so concurrent publishes cannot overshoot.
     const allowed = subs.filter((s) => {
@@ -114,20 +116,30 @@ export function withQueueBound<T extends object>(instance: T, max: number, onDro
       counts.set(s.clientId, n + 1);
       return true;
     });
-    if (allowed.length > 0) await enqueueCombi.call(instance, allowed, packet);
+    if (allowed.length > 0) await call('outgoingEnqueueCombi', allowed, packet);
   };
-  target.outgoingEnqueue = (sub: Sub, packet: unknown) => (target.outgoingEnqueueCombi as Fn)([sub], packet);
-  target.outgoingClearMessageId = async (client: { id: string }, packet: unknown) => {
-    const removed = await clear.call(instance, client, packet);
-    const n = counts.get(client.id);
-    if (removed && n !== undefined) counts.set(client.id, Math.max(0, n - 1));
-    return removed;
+  const overrides: Record<string, Fn> = {
+    outgoingEnqueueCombi: enqueueCombi as Fn,
+    outgoingEnqueue: ((sub: Sub, packet: unknown) => enqueueCombi([sub], packet)) as Fn,
+    outgoingClearMessageId: (async (client: { id: string }, packet: unknown) => {
+      const removed = await call('outgoingClearMessageId', client, packet);
+      const n = counts.get(client.id);
+      if (removed && n !== undefined) counts.set(client.id, Math.max(0, n - 1));
+      return removed;
+    }) as Fn,
+    cleanSubscriptions: (async (client: { id: string }) => {
+      counts.delete(client.id);
+      return call('cleanSubscriptions', client);
+    }) as Fn,
   };
-  target.cleanSubscriptions = async (client: { id: string }) => {
-    counts.delete(client.id);
-    return cleanSubs.call(instance, client);
-  };
-  return instance;
+  return new Proxy(target, {
+    get(t, prop) {
+      if (typeof prop === 'string' && Object.hasOwn(overrides, prop)) return overrides[prop];
+      const v = t[prop];
+      // Bound, so backends with private (#) fields work through the view.
+      return typeof v === 'function' ? (v as Fn).bind(instance) : v;
+    },
+  }) as T;
 }
 
 export async function openPersistence(cfg: PersistenceConfig): Promise<OpenedPersistence> {
