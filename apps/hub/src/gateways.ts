@@ -74,6 +74,30 @@ export async function startGateways(ctx: HubContext): Promise<{ stop(): Promise<
   };
   const manager = new GatewayManager(gatewayRegistry(), makeContext, ctx.logger);
   const configs: Record<string, unknown> = { lwm2m: lwm2mGatewayConfig(ctx.config.lwm2m) };
+  // EMQX's GET /api/v5/gateways: every gateway this build knows, running or not.
+  const registry = gatewayRegistry();
+  ctx.registerApiPlugin({
+    prefix: '/gateways',
+    plugin: routesPlugin([
+      {
+        method: 'GET',
+        url: '',
+        summary: 'Gateways (EMQX compatible): name, status, connections, listeners',
+        handler: () => ({
+          status: 200,
+          body: registry.names().map((name) => {
+            const gw = manager.get(name);
+            return {
+              name,
+              status: gw?.enabled ? 'running' : 'stopped',
+              current_connections: gw?.stats().clients ?? 0,
+              listeners: gw?.listeners() ?? [],
+            };
+          }),
+        }),
+      },
+    ]),
+  });
   try {
     for (const [name, raw] of Object.entries(configs)) {
       await manager.start(name, raw);

