@@ -99,6 +99,19 @@ describe('config', () => {
     }
   });
 
+  it('an unreachable cluster.redis.url stops start-up with one line that hides the password', async () => {
+    const dir = tempDir();
+    try {
+      const env = { ...(await portEnv()), M2MHUB_DATA_DIR: dir, M2MHUB_CLUSTER__REDIS__URL: 'redis://u:hunter2@127.0.0.1:1' };
+      const r = await runHubExpectingExit([], env);
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr, 'm2mhub: broker persistence failed: cannot connect to redis://u:***@127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1\n');
+      assert.ok(!r.stdout.includes('hunter2'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('docs/config.md lists every key (regenerate: pnpm --filter @m2mhub/hub config-docs)', () => {
     const doc = readFileSync(join(ROOT, 'docs/config.md'), 'utf8');
     const missing = configReference(hubSchema)

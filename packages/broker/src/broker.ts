@@ -135,7 +135,9 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
   const connMeta = new WeakMap<object, ConnMeta>();
   const liveConns = new Set<Duplex>();
 
-  const persistence: OpenedPersistence = await openPersistence(options.persistence);
+  const persistence: OpenedPersistence = await openPersistence(options.persistence, (err) =>
+    log.error({ err: err.message }, 'redis connection error'),
+  );
   const { Aedes: AedesClass } = await import('aedes');
   let aedes: Aedes;
   try {

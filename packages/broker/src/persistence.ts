@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js';
 import AsyncRedisPersistence from 'aedes-persistence-redis/asyncPersistence.js';
 import { ClassicLevel } from 'classic-level';
+import { Redis } from 'ioredis';
 import { BrokerErrors } from './errors';
 
 export type PersistenceConfig = { kind: 'memory' } | { kind: 'level'; path: string } | { kind: 'redis'; url: string };
@@ -33,7 +34,7 @@ export function redisOptionsFromUrl(url: string): Record<string, unknown> {
   const db = u.pathname.replace(/^\//, '');
   if (db) opts.db = Number(db);
   if (u.protocol === 'rediss:') opts.tls = {};
-  // Fail start-up instead of retrying forever when Redis is not there.
+  // Fail a command instead of queueing it forever while Redis is away.
   opts.maxRetriesPerRequest = 3;
   opts.connectTimeout = 5000;
   return opts;
@@ -142,7 +143,7 @@ export function withQueueBound<T extends object>(instance: T, max: number, onDro
   }) as T;
 }
 
-export async function openPersistence(cfg: PersistenceConfig): Promise<OpenedPersistence> {
+export async function openPersistence(cfg: PersistenceConfig, onRedisError?: (err: Error) => void): Promise<OpenedPersistence> {
   if (cfg.kind === 'memory') return { instance: undefined, describe: 'memory', close: async () => {} };
   if (cfg.kind === 'level') {
     const db = new ClassicLevel(cfg.path);
@@ -162,7 +163,21 @@ export async function openPersistence(cfg: PersistenceConfig): Promise<OpenedPer
       },
     };
   }
-  const instance = withStreamResults(new AsyncRedisPersistence(redisOptionsFromUrl(cfg.url)));
+  // Our own connection: connect first for a clear start-up error, and keep ioredis' retry
+  // errors in our log instead of its "Unhandled error event" on stderr.
+  const conn = new Redis({ ...redisOptionsFromUrl(cfg.url), lazyConnect: true });
+  let lastError = '';
+  conn.on('error', (err: Error) => {
+    if (err.message !== lastError) onRedisError?.(err);
+    lastError = err.message;
+  });
+  try {
+    await conn.connect();
+  } catch (err) {
+    conn.disconnect();
+    throw BrokerErrors.persistence(`cannot connect to ${redacted(cfg.url)}: ${lastError || (err as Error).message}`, { cause: err });
+  }
+  const instance = withStreamResults(new AsyncRedisPersistence({ conn }));
   let closed = false;
   return {
     instance,
