@@ -6,6 +6,7 @@ import {
   type Certificate,
   InMemoryRawPublicKeyStore,
   InMemoryTrustStore,
+  Oid,
   PkiAlert,
   PkiErrors,
   authenticatePeer,
@@ -201,6 +202,33 @@ describe('peer authentication (trust store and raw-public-key store ports)', () 
       authenticatePeer({ type: 0, chain: [o.der('expired.pem'), o.der('inter.pem')] }, { trustStore, now }),
       (e) => PkiErrors.certificateExpired.is(e),
     );
+  });
+
+  test('RFC 5280 §4.2.1.12: extKeyUsage is checked against the peer role when one is given', async () => {
+    const trustStore = new InMemoryTrustStore([load('root')]);
+    assert.deepEqual(load('leaf').extendedKeyUsage, [Oid.clientAuth, Oid.serverAuth]);
+    assert.deepEqual(load('serveronly').extendedKeyUsage, [Oid.serverAuth]);
+    const chain = [o.der('serveronly.pem'), o.der('inter.pem')];
+    await assert.rejects(
+      authenticatePeer({ type: 0, chain }, { trustStore, now, peerRole: 'client' }),
+      (e) => PkiErrors.unsupportedCertificate.is(e) && e.wire.alert === PkiAlert.unsupportedCertificate,
+    );
+    assert.equal((await authenticatePeer({ type: 0, chain }, { trustStore, now, peerRole: 'server' })).identity.id, 'server-only');
+    assert.equal((await authenticatePeer({ type: 0, chain }, { trustStore, now })).identity.id, 'server-only');
+    assert.equal((await authenticatePeer({ type: 0, chain: [o.der('leaf.pem'), o.der('inter.pem')] }, { trustStore, now, peerRole: 'client' })).identity.id, 'device-001');
+    // openssl agrees: not for an SSL client, fine for an SSL server.
+    o.write('chainroots.pem', o.text('root.pem'));
+    o.write('chaininter.pem', o.text('inter.pem'));
+    const verify = (purpose: string) => {
+      try {
+        o.run(['verify', '-CAfile', 'chainroots.pem', '-untrusted', 'chaininter.pem', '-purpose', purpose, 'serveronly.pem']);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    assert.equal(verify('sslclient'), false);
+    assert.equal(verify('sslserver'), true);
   });
 
   test('RFC 7250: a raw public key is matched by SPKI fingerprint to its endpoint', async () => {

@@ -135,7 +135,7 @@ describe('interop with real DTLS 1.2 clients', () => {
         const ec = backend === 'node' ? createNodeEc() : nobleEc;
         const options: EcdheServerOptions = { credentials: loadPemCredentials(o.text('leaf.pem') + o.text('inter.pem'), o.text('leaf.key')), clientCertificateTypes: [0], ec };
         const trustStore = new InMemoryTrustStore([parseCertificate(o.der('root.pem'))]);
-        const { identity } = await serveOnce(ep, options, { trustStore, now: Date.now(), ec });
+        const { identity } = await serveOnce(ep, options, { trustStore, now: Date.now(), ec, peerRole: 'client' });
         assert.deepEqual(identity, { kind: 'x509', id: 'device-direct', endpoint: 'device-direct' });
         // openssl verified our chain to root.pem and our ServerKeyExchange signature.
         assert.equal((await done)[1], '0');

@@ -67,7 +67,7 @@ async function fullHandshake(suiteId: number, cipher: string, signingKey?: Uint8
     // Flight 4: the server's chain, signed ServerKeyExchange, CertificateRequest.
     const negotiation = readEcdheServerHello(f.extensions, options);
     const trustStore = new InMemoryTrustStore([parseCertificate(o.der('root.pem'))]);
-    const server = await authenticatePeer(parseCertificateMessage(f.msgs.get(11)!, negotiation.serverCertificateType), { trustStore, now: Date.now(), ec });
+    const server = await authenticatePeer(parseCertificateMessage(f.msgs.get(11)!, negotiation.serverCertificateType), { trustStore, now: Date.now(), ec, peerRole: 'server' });
     assert.deepEqual(server.identity, { kind: 'x509', id: 'device-001', endpoint: 'device-001' });
     const ske = parseEcdheServerKeyExchange(f.msgs.get(12)!);
     verifyEcdheServerKeyExchange(ske, { clientRandom: f.clientRandom, serverRandom: f.serverRandom, serverPublicKey: server.publicKey, ec });

@@ -66,6 +66,10 @@ keyUsage=critical,digitalSignature,keyCertSign
 basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature
 extendedKeyUsage=clientAuth,serverAuth
+[serveronly]
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=serverAuth
 [leafnosig]
 basicConstraints=CA:FALSE
 keyUsage=critical,keyEncipherment
@@ -128,6 +132,9 @@ export function makePki(): OpensslDir {
     '-addext', 'basicConstraints=critical,CA:TRUE', '-out', 'other.pem']);
   pkcs8('otherleaf');
   issue('otherleaf', '/CN=device-other', 'other', 'leaf');
+  // A leaf only for TLS servers (extKeyUsage serverAuth).
+  pkcs8('serveronly');
+  issue('serveronly', '/CN=server-only', 'inter', 'serveronly', '365', '-sha256', '14');
   // A leaf whose keyUsage forbids signatures, one with an unknown critical extension, one without CN.
   pkcs8('nosig');
   issue('nosig', '/CN=device-nosig', 'inter', 'leafnosig');

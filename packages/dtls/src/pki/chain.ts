@@ -33,6 +33,11 @@ export interface ChainValidationOptions {
   maxChainLength?: number;
   /** Key usage the leaf must allow when it has a keyUsage extension (RFC 4492 §5.3: digitalSignature). */
   leafKeyUsage?: KeyUsage;
+  /**
+   * Key purpose the leaf must allow when it has an extKeyUsage extension (RFC 5280 §4.2.1.12):
+   * `Oid.clientAuth` for a device authenticating to us, `Oid.serverAuth` for a server.
+   */
+  leafPurpose?: string;
   /** Signature verification backend; `nobleEc` by default. */
   ec?: EcBackend;
 }
@@ -107,6 +112,11 @@ export function validateCertificateChain(chain: readonly Certificate[], opts: Ch
   if (chain.length > max) throw PkiErrors.invalidChain(`chain of ${chain.length} certificates over ${max}`);
   if (opts.leafKeyUsage && leaf.keyUsage && !leaf.keyUsage.includes(opts.leafKeyUsage)) {
     throw PkiErrors.unsupportedCertificate(`leaf keyUsage lacks ${opts.leafKeyUsage}`);
+  }
+  const eku = leaf.extendedKeyUsage;
+  if (opts.leafPurpose && eku && !eku.includes(opts.leafPurpose) && !eku.includes(Oid.anyExtendedKeyUsage)) {
+    // OpenSSL sends unsupported_certificate for X509_V_ERR_INVALID_PURPOSE too.
+    throw PkiErrors.unsupportedCertificate(`leaf extKeyUsage lacks ${opts.leafPurpose}`);
   }
   const path: Certificate[] = [];
   for (let i = 0; ; i++) {

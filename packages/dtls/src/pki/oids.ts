@@ -21,6 +21,10 @@ export const Oid = {
   certificatePolicies: '2.5.29.32',
   authorityKeyIdentifier: '2.5.29.35',
   extKeyUsage: '2.5.29.37',
+  // RFC 5280 §4.2.1.12 key purposes
+  anyExtendedKeyUsage: '2.5.29.37.0',
+  serverAuth: '1.3.6.1.5.5.7.3.1',
+  clientAuth: '1.3.6.1.5.5.7.3.2',
 } as const;
 
 /** Short names for attribute types when printing a distinguished name (RFC 4514 §3). */

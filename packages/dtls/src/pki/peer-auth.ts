@@ -9,6 +9,7 @@ import type { EcBackend } from './ec-backend';
 import { p256PublicKey } from './ecdsa';
 import { PkiErrors } from './errors';
 import { type PkiLimits, pkiLimits } from './limits';
+import { Oid } from './oids';
 import { CertificateType, type CertificateTypeId } from './messages/certificate-type';
 import type { CertificateMessage } from './messages/certificate';
 import { type EcPrivateKey, readCertificatesPem, readPrivateKeyPem } from './pem';
@@ -26,6 +27,11 @@ export interface PeerAuthOptions {
   limits?: Partial<PkiLimits>;
   /** Signature verification backend for the chain; `nobleEc` by default. */
   ec?: EcBackend;
+  /**
+   * The peer's role, to check an X.509 leaf's extKeyUsage (RFC 5280 §4.2.1.12): a `client`
+   * certificate must allow clientAuth, a `server` one serverAuth. Unset: not checked.
+   */
+  peerRole?: 'client' | 'server';
 }
 
 export interface AuthenticatedPeer {
@@ -71,6 +77,7 @@ export async function authenticatePeer(msg: CertificateMessage, opts: PeerAuthOp
     leafKeyUsage: 'digitalSignature',
   };
   if (opts.ec) chainOpts.ec = opts.ec;
+  if (opts.peerRole) chainOpts.leafPurpose = opts.peerRole === 'client' ? Oid.clientAuth : Oid.serverAuth;
   const validated = validateCertificateChain(chain, chainOpts);
   const leaf = validated.leaf;
   if (leaf.publicKey.curve !== 'P-256' || !leaf.publicKey.point) {

@@ -61,6 +61,8 @@ export interface Certificate {
   basicConstraints?: { ca: boolean; pathLength?: number };
   /** RFC 5280 §4.2.1.3; absent when the extension is absent (then any usage is allowed). */
   keyUsage?: KeyUsage[];
+  /** RFC 5280 §4.2.1.12 key purpose OIDs; absent when the extension is absent (any purpose). */
+  extendedKeyUsage?: string[];
   extensions: Extension[];
 }
 
@@ -112,6 +114,19 @@ function parseKeyUsage(value: Uint8Array): KeyUsage[] {
   return out;
 }
 
+function parseExtendedKeyUsage(value: Uint8Array, limits: PkiLimits): string[] {
+  const r = DerReader.of(value, { maxDepth: limits.maxDerDepth });
+  const s = r.sequence('ExtKeyUsageSyntax');
+  r.end('extKeyUsage extension');
+  const out: string[] = [];
+  while (!s.done) {
+    if (out.length >= limits.maxExtensions) throw r.error(`more than ${limits.maxExtensions} key purposes`);
+    out.push(s.oid(s.expect(Tag.oid, 'KeyPurposeId')));
+  }
+  if (out.length === 0) throw r.error('empty extKeyUsage');
+  return out;
+}
+
 function parseExtensions(r: DerReader, el: DerElement, cert: Certificate, limits: PkiLimits): void {
   const wrap = r.enter(el);
   const seq = wrap.sequence('Extensions');
@@ -131,6 +146,7 @@ function parseExtensions(r: DerReader, el: DerElement, cert: Certificate, limits
     cert.extensions.push({ oid, critical, value });
     if (oid === Oid.basicConstraints) cert.basicConstraints = parseBasicConstraints(value, limits);
     else if (oid === Oid.keyUsage) cert.keyUsage = parseKeyUsage(value);
+    else if (oid === Oid.extKeyUsage) cert.extendedKeyUsage = parseExtendedKeyUsage(value, limits);
   }
 }
 
