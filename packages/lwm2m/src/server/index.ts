@@ -6,6 +6,7 @@ export * from './observations';
 export * from './queue-mode';
 export * from './register-params';
 export * from './registration';
+export * from './registration-interface';
 export * from './requests';
 export * from './responses';
 export * from './server';

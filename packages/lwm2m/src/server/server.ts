@@ -3,7 +3,6 @@ import {
   type Datagram,
   type Logger,
   type M2MError,
-  type PeerIdentity,
   type Random,
   type Scheduler,
   TypedEmitter,
@@ -21,10 +20,10 @@ import type { ResourceValue } from '../node/value';
 import { createObjectRegistry } from '../registry/builtin';
 import { type BindingContext, decodeContent, fromCoapResponse, toCoapRequest } from './binding';
 import { ServerErrors } from './errors';
-import { ExpiryQueue } from './expiry';
 import { type NotificationEvent, Observations } from './observations';
+import { type DeregisterReason, RegistrationInterface } from './registration-interface';
 import { QueueMode } from './queue-mode';
-import { DEFAULT_REGISTER_LIMITS, type RegisterLimits, parseObjectLinks, parseRegisterQuery } from './register-params';
+import { DEFAULT_REGISTER_LIMITS, type RegisterLimits, } from './register-params';
 import type { Registration } from './registration';
 import { DEFAULT_REQUEST_LIMITS, type DeviceRequest, type NotificationAttributes, type RequestLimits, Requests, validateRequest } from './requests';
 import type { DeviceResponse, } from './responses';
@@ -74,7 +73,6 @@ export const DEFAULT_SERVER_CONFIG: Lwm2mServerConfig = {
   requests: DEFAULT_REQUEST_LIMITS,
 };
 
-export type DeregisterReason = 'deregister' | 'expired' | 'replaced' | 'kicked';
 
 export interface CoapLogEvent {
   direction: 'in' | 'out';
@@ -144,15 +142,10 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
   private readonly log: Logger;
   private readonly defer: (fn: () => void) => void;
   private readonly transports = new Map<string, ServerTransport>();
-  /** listener -> peerKey -> registration id (Send, queue mode wake-ups, restored notifications). */
-  private readonly peers = new Map<string, Map<string, string>>();
-  /** Queue-mode registrations: id -> endpoint. */
-  private readonly queueRegs = new Map<string, string>();
   private readonly observations: Observations;
   private readonly queue: QueueMode;
-  private readonly expiry: ExpiryQueue;
+  private readonly rd: RegistrationInterface;
   private readonly binding: BindingContext;
-  private closed = false;
 
   constructor(opts: Lwm2mServerOptions = {}) {
     super();
@@ -167,7 +160,18 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
     this.log = (opts.logger ?? silentLogger).child({ component: 'lwm2m-server' });
     this.defer = opts.defer ?? batchedImmediate();
     this.binding = { codecs: this.codecs, model: this.model };
-    this.expiry = new ExpiryQueue(this.scheduler, (id, deadline) => void this.onExpiryDue(id, deadline));
+    this.rd = new RegistrationInterface(this.registrations, this.config, this.scheduler, this.random, (l) => this.transports.get(l)?.kind, this.defer, {
+      registered: (reg, replaced) => {
+        if (replaced) this.ended(replaced, 'replaced');
+        this.emit('registered', { registration: reg });
+        if (reg.queueMode) this.queue.wake(reg.endpoint, reg.id);
+      },
+      updated: (reg, previous) => {
+        this.emit('updated', { registration: reg, previous });
+        if (reg.queueMode) this.queue.wake(reg.endpoint, reg.id);
+      },
+      ended: (reg, reason) => this.ended(reg, reason),
+    });
     this.observations = new Observations(this.observationStore, this.registrations, this.binding, this.scheduler, this.config.maxObservationsPerDevice, {
       notification: (ev) => this.emit('notification', ev),
       ended: (observationId, endpoint, reason) => this.emit('observationEnded', { observationId, endpoint, reason }),
@@ -196,7 +200,6 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
 
   addTransport(t: ServerTransport): void {
     this.transports.set(t.name, t);
-    if (!this.peers.has(t.name)) this.peers.set(t.name, new Map());
   }
 
   /**
@@ -204,18 +207,13 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
    * observations (matched through `hooks().onUnmatchedNotification`) and queued requests.
    */
   async start(): Promise<void> {
-    const now = this.scheduler.wallNow();
-    for await (const reg of this.registrations.list()) {
-      this.index(reg);
-      this.expiry.add(reg.id, Math.max(now, reg.expiresAt + this.config.expiryGraceMs));
-    }
+    await this.rd.restore();
     await this.observations.restore();
     await this.queue.restore();
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    this.expiry.close();
+    this.rd.close();
     this.queue.close();
   }
 
@@ -234,9 +232,9 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
     try {
       const [first, second, ...rest] = req.path;
       if (first === 'rd' && rest.length === 0) {
-        if (second === undefined) return req.method === 'POST' ? await this.register(listener, req) : { code: '4.05' };
-        if (req.method === 'POST') return await this.update(listener, second, req);
-        if (req.method === 'DELETE') return await this.deregisterRequest(listener, second, req);
+        if (second === undefined) return req.method === 'POST' ? await this.rd.register(listener, req) : { code: '4.05' };
+        if (req.method === 'POST') return await this.rd.update(listener, second, req);
+        if (req.method === 'DELETE') return await this.rd.deregister(second, req);
         return { code: '4.05' };
       }
       if (first === 'dp' && second === undefined) return req.method === 'POST' ? await this.onSend(listener, req) : { code: '4.05' };
@@ -246,125 +244,9 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
     }
   }
 
-  // LwM2M Core §6.2.1 Register: the steps in order, as Aedes' connectActions.
-  private async register(listener: string, req: IncomingRequest): Promise<OutgoingResponse> {
-    const params = parseRegisterQuery(req.query, this.config.register);
-    const endpoint = params.endpoint;
-    if (endpoint === undefined) throw ServerErrors.missingEndpoint();
-    this.authorize(listener, endpoint, req.identity);
-    const links = parseObjectLinks(decodeUtf8(req.payload), this.config.register);
-    const now = this.scheduler.wallNow();
-    const lifetime = params.lifetime ?? this.config.defaultLifetime;
-    const version = params.lwm2mVersion ?? '1.0';
-    const binding = params.binding ?? 'U';
-    const reg: Registration = {
-      id: await this.newRegistrationId(),
-      endpoint,
-      lifetime,
-      lwm2mVersion: version,
-      binding,
-      // LwM2M 1.0 §5.3.1: queue mode is part of the binding (UQ, SQ, UQS); 1.1 uses the Q flag.
-      queueMode: params.queue === true || binding.includes('Q'),
-      alternatePath: links.alternatePath,
-      objects: links.objects,
-      address: req.peer,
-      peerKey: req.peerKey,
-      transport: this.transports.get(listener)?.kind ?? 'udp',
-      listener,
-      registeredAt: now,
-      lastUpdate: now,
-      expiresAt: now + lifetime * 1000,
-    };
-    if (params.smsNumber !== undefined) reg.smsNumber = params.smsNumber;
-    if (links.contentFormat !== undefined) reg.contentFormat = links.contentFormat;
-    if (req.identity !== undefined) reg.identity = req.identity;
-    const replaced = await this.registrations.put(reg);
-    if (replaced) this.unindex(replaced);
-    this.index(reg);
-    this.expiry.add(reg.id, reg.expiresAt + this.config.expiryGraceMs);
-    this.defer(() => {
-      if (replaced) this.ended(replaced, 'replaced');
-      this.emit('registered', { registration: reg });
-      if (reg.queueMode) this.queue.wake(reg.endpoint, reg.id);
-    });
-    // LwM2M Transport §6.4.3: 2.01 Created with Location-Path rd/<id>.
-    return { code: '2.01', locationPath: ['rd', reg.id] };
-  }
-
-  private authorize(listener: string, endpoint: string, identity: PeerIdentity | undefined): void {
-    // DESIGN.md §6: a DTLS identity is bound to its endpoint name.
-    if (identity?.endpoint !== undefined && identity.endpoint !== endpoint) {
-      throw ServerErrors.identityMismatch(`identity bound to another endpoint`);
-    }
-    const kind = this.transports.get(listener)?.kind;
-    if (this.config.requireSecurity && identity === undefined && kind !== 'dtls') throw ServerErrors.securityRequired();
-  }
-
-  private idPool: Uint8Array = new Uint8Array(0);
-  private idPos = 0;
-
-  /** 48 random bits, hex; drawn from a pool so a registration storm does not make one crypto call each. */
-  private async newRegistrationId(): Promise<string> {
-    for (;;) {
-      if (this.idPos + 6 > this.idPool.length) {
-        this.idPool = this.random.bytes(3072);
-        this.idPos = 0;
-      }
-      const id = toHex(this.idPool.subarray(this.idPos, (this.idPos += 6)));
-      if (!(await this.registrations.get(id))) return id;
-    }
-  }
-
-  // LwM2M Core §6.2.2 Update.
-  private async update(listener: string, id: string, req: IncomingRequest): Promise<OutgoingResponse> {
-    const prev = await this.registrations.get(id);
-    if (!prev) throw ServerErrors.unknownRegistration(id);
-    if (prev.identity !== undefined && req.identity?.id !== prev.identity.id) throw ServerErrors.identityMismatch('update from another identity');
-    const params = parseRegisterQuery(req.query, this.config.register);
-    if (params.endpoint !== undefined || params.lwm2mVersion !== undefined) throw ServerErrors.badRegistration('ep and lwm2m are not Update parameters');
-    const now = this.scheduler.wallNow();
-    const reg: Registration = { ...prev, lastUpdate: now, address: req.peer, peerKey: req.peerKey, listener };
-    if (params.lifetime !== undefined) reg.lifetime = params.lifetime;
-    if (params.binding !== undefined) {
-      reg.binding = params.binding;
-      reg.queueMode = params.queue === true || params.binding.includes('Q');
-    } else if (params.queue !== undefined) reg.queueMode = true;
-    if (params.smsNumber !== undefined) reg.smsNumber = params.smsNumber;
-    // An Update may carry a new object list (LwM2M Core §6.2.2), with or without
-    // Content-Format (the Wakaama client omits it: wakaama-client.jsonl frames 40, 46).
-    if (req.payload.length > 0) {
-      const links = parseObjectLinks(decodeUtf8(req.payload), this.config.register);
-      reg.objects = links.objects;
-      reg.alternatePath = links.alternatePath;
-      if (links.contentFormat !== undefined) reg.contentFormat = links.contentFormat;
-    }
-    reg.expiresAt = now + reg.lifetime * 1000;
-    await this.registrations.put(reg);
-    this.unindex(prev);
-    this.index(reg);
-    // One heap entry per registration: a longer deadline is picked up when the old one surfaces.
-    if (reg.expiresAt < prev.expiresAt) this.expiry.add(reg.id, reg.expiresAt + this.config.expiryGraceMs);
-    this.defer(() => {
-      this.emit('updated', { registration: reg, previous: prev });
-      if (reg.queueMode) this.queue.wake(reg.endpoint, reg.id);
-    });
-    return { code: '2.04' };
-  }
-
-  // LwM2M Core §6.2.3 De-register.
-  private async deregisterRequest(_listener: string, id: string, req: IncomingRequest): Promise<OutgoingResponse> {
-    const prev = await this.registrations.get(id);
-    if (!prev) throw ServerErrors.unknownRegistration(id);
-    if (prev.identity !== undefined && req.identity?.id !== prev.identity.id) throw ServerErrors.identityMismatch('de-register from another identity');
-    await this.registrations.remove(id);
-    this.unindex(prev);
-    this.defer(() => this.ended(prev, 'deregister'));
-    return { code: '2.02' };
-  }
-
   // LwM2M Core §6.4.3 Send (1.1+): POST /dp from a registered device.
   private async onSend(listener: string, req: IncomingRequest): Promise<OutgoingResponse> {
-    const id = this.peers.get(listener)?.get(req.peerKey);
+    const id = this.rd.registrationIdAt(listener, req.peerKey);
     const reg = id === undefined ? undefined : await this.registrations.get(id);
     if (!reg) throw ServerErrors.notRegistered(`no registration for ${req.peerKey}`);
     if (reg.lwm2mVersion === '1.0') throw ServerErrors.invalidRequest('Send needs LwM2M 1.1');
@@ -382,34 +264,6 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
     return { code: '2.04' };
   }
 
-  private index(reg: Registration): void {
-    let m = this.peers.get(reg.listener);
-    if (!m) this.peers.set(reg.listener, (m = new Map()));
-    m.set(reg.peerKey, reg.id);
-    if (reg.queueMode) this.queueRegs.set(reg.id, reg.endpoint);
-    else this.queueRegs.delete(reg.id);
-  }
-
-  private unindex(reg: Registration): void {
-    const m = this.peers.get(reg.listener);
-    if (m?.get(reg.peerKey) === reg.id) m.delete(reg.peerKey);
-    this.queueRegs.delete(reg.id);
-  }
-
-  private async onExpiryDue(id: string, deadline: number): Promise<void> {
-    if (this.closed) return;
-    const reg = await this.registrations.get(id);
-    if (!reg) return;
-    const due = reg.expiresAt + this.config.expiryGraceMs;
-    if (due > deadline) {
-      this.expiry.add(id, due);
-      return;
-    }
-    await this.registrations.remove(id);
-    this.unindex(reg);
-    this.ended(reg, 'expired');
-  }
-
   /** Ends a registration's side state and publishes `deregistered`. */
   private ended(reg: Registration, reason: DeregisterReason): void {
     if (reason !== 'replaced') this.queue.forget(reg.endpoint);
@@ -419,13 +273,8 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
   }
 
   /** Removes a registration on the server's initiative (event reason `kicked`). */
-  async deregister(endpoint: string): Promise<boolean> {
-    const reg = await this.registrations.getByEndpoint(endpoint);
-    if (!reg) return false;
-    await this.registrations.remove(reg.id);
-    this.unindex(reg);
-    this.ended(reg, 'kicked');
-    return true;
+  deregister(endpoint: string): Promise<boolean> {
+    return this.rd.kick(endpoint);
   }
 
   async getRegistration(endpoint: string): Promise<Registration | undefined> {
@@ -440,15 +289,15 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
   // ---------------------------------------------------------------- queue mode
 
   private onActivity(listener: string, d: Datagram, msg: CoapMessage): void {
-    const id = this.peers.get(listener)?.get(d.peerKey);
+    const id = this.rd.registrationIdAt(listener, d.peerKey);
     if (this.listenerCount('message') > 0) {
       const ev: CoapLogEvent = { direction: 'in', listener, peerKey: d.peerKey, type: msg.type, code: msg.code, messageId: msg.messageId, token: toHex(msg.token), size: d.data.length };
-      const ep = id === undefined ? undefined : this.queueRegs.get(id);
+      const ep = id === undefined ? undefined : this.rd.queueEndpointOf(id);
       if (ep !== undefined) ev.endpoint = ep;
       this.emit('message', ev);
     }
     if (id === undefined) return;
-    const ep = this.queueRegs.get(id);
+    const ep = this.rd.queueEndpointOf(id);
     // LwM2M Core §6.5.4 (queue mode): any datagram from the device means it is awake.
     if (ep !== undefined) this.queue.wake(ep, id);
   }
@@ -538,7 +387,7 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
 
   private onUnmatchedNotification(listener: string, res: ClientResponse, peerKey: string): boolean {
     // A restored observation is accepted from its device's current address only.
-    return this.observations.matchUnmatched(res, this.peers.get(listener)?.get(peerKey));
+    return this.observations.matchUnmatched(res, this.rd.registrationIdAt(listener, peerKey));
   }
 
   /** RFC 7641 §3.6 cancel: `active` sends Observe=1 with the same token, `passive` forgets it. */
@@ -565,8 +414,6 @@ function mapTransportError(e: unknown, endpoint: string): unknown {
   return e;
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
 /** Runs deferred event publications in one setImmediate per batch (after the replies went out). */
 function batchedImmediate(): (fn: () => void) => void {
   let queue: (() => void)[] = [];
@@ -578,14 +425,6 @@ function batchedImmediate(): (fn: () => void) => void {
   return (fn) => {
     if (queue.push(fn) === 1) setImmediate(run);
   };
-}
-
-function decodeUtf8(b: Uint8Array): string {
-  try {
-    return UTF8.decode(b);
-  } catch {
-    throw ServerErrors.badRegistration('link payload is not UTF-8');
-  }
 }
 
 function errorResponse(e: unknown, log: Logger): OutgoingResponse {
