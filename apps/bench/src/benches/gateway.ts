@@ -178,44 +178,51 @@ export default async function gatewayBench(args: string[]): Promise<BenchReport>
       client.publish(`dn/gwb-${id % devices}`, `{"reqID":${id},"msgType":"read","data":{"path":"/3/0/0"}}`);
     };
 
+    /** Resolves when `total` replies arrived; `start` sends, `onEach` runs per reply. */
+    const phase = (total: number, start: () => void, onEach: () => void = () => {}) =>
+      new Promise<void>((resolve) => {
+        let done = 0;
+        onReply = () => {
+          done++;
+          onEach();
+          if (done === total) resolve();
+        };
+        start();
+      });
+
     // Phase 1: throughput with a window of outstanding commands.
     const t1 = performance.now();
-    await new Promise<void>((resolve) => {
-      let sent = 0;
-      let done = 0;
-      onReply = () => {
-        done++;
-        if (sent < commands) {
+    let sent1 = 0;
+    await phase(
+      commands,
+      () => {
+        for (; sent1 < Math.min(window, commands); sent1++) send();
+      },
+      () => {
+        if (sent1 < commands) {
           send();
-          sent++;
+          sent1++;
         }
-        if (done === commands) resolve();
-      };
-      for (; sent < Math.min(window, commands); sent++) send();
-    });
+      },
+    );
     const throughputMs = performance.now() - t1;
     const tput = (commands / throughputMs) * 1000;
     const tputRtts = rtts.splice(0).sort((a, b) => a - b);
     const tputErrors = errors;
     errors = 0;
 
-    // Phase 2: latency at a fixed rate, paced every 10 ms.
+    // Phase 2: latency at a fixed rate, paced every 5 ms.
     const total = rate * seconds;
     const t2 = performance.now();
-    await new Promise<void>((resolve) => {
-      let sent = 0;
-      let done = 0;
-      onReply = () => {
-        done++;
-        if (done === total) resolve();
-      };
+    let sent2 = 0;
+    await phase(total, () => {
       const tick = setInterval(() => {
         const due = Math.min(total, Math.floor(((performance.now() - t2) / 1000) * rate));
-        while (sent < due) {
+        while (sent2 < due) {
           send();
-          sent++;
+          sent2++;
         }
-        if (sent >= total) clearInterval(tick);
+        if (sent2 >= total) clearInterval(tick);
       }, 5);
     });
     const lat = rtts.splice(0).sort((a, b) => a - b);
