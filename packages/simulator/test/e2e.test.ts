@@ -54,6 +54,12 @@ describe('LwM2M server <-> simulated device over UDP 127.0.0.1', () => {
     assert.deepEqual(reg.objects.find((o) => o.id === 31024), { id: 31024, version: '1.0', instances: [10, 11, 12] });
   });
 
+  it('a simulated device endpoint uses device-sized CoAP limits', () => {
+    // Regression: with the server-sized defaults (a 100k-entry dedup LRU, preallocated) 2000
+    // simulated devices in one process ran out of a 4 GB heap.
+    for (const ep of devices) assert.ok(ep.limits.dedupCacheSize <= 64);
+  });
+
   it('LwM2M Core §6.3.1: read an instance (SenML JSON, the device ct) and a single resource (text/plain)', async () => {
     const r = await server.read('wak-1', '/3/0');
     assert.equal(r.code, '2.05');
