@@ -74,7 +74,7 @@ export {
   KEY_USAGE_NAMES,
   parseCertificate,
   type Certificate,
-  type Extension,
+  type Extension as CertificateExtension,
   type KeyUsage,
   type SignatureAlgorithm,
   type SignatureHash,
