@@ -205,3 +205,22 @@ export function background(cmd: string, args: string[]): { lines: string[]; proc
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/** A redis-server on a free 127.0.0.1 port, no disk persistence; fails if redis-server is missing. */
+export async function startRedis(): Promise<{ url: string; stop(): void }> {
+  requireTool('redis-server');
+  const port = await freePort();
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  await new Promise<void>((resolveReady, reject) => {
+    const t = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10_000);
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('Ready to accept connections')) {
+        clearTimeout(t);
+        resolveReady();
+      }
+    });
+  });
+  return { url: `redis://${HOST}:${port}`, stop: () => proc.kill('SIGKILL') };
+}

@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { type EventEmitter, once } from 'node:events';
 import { describe, it } from 'node:test';
 import mqtt from 'mqtt';
-import { HOST, portEnv, requireTool, run, sleep, spawnHub, tempDir } from './helpers';
+import { HOST, portEnv, requireTool, run, sleep, spawnHub, startRedis, tempDir } from './helpers';
 
 describe('m2mhub process: durability across kill -9', () => {
   it('MQTT 3.1.1 §3.1.2.4: a persistent session gets the QoS 1 messages published while it was offline, and retained messages, after SIGKILL and restart', async () => {
@@ -51,6 +51,29 @@ describe('m2mhub process: durability across kill -9', () => {
     } finally {
       await hub.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('cluster.redis.url: retained messages live in Redis, so a new hub with an empty data dir still has them', async () => {
+    requireTool('mosquitto_pub');
+    requireTool('mosquitto_sub');
+    const redis = await startRedis();
+    const dirs = [tempDir(), tempDir()];
+    const env = { ...(await portEnv()), M2MHUB_CLUSTER__REDIS__URL: redis.url };
+    let hub = await spawnHub({ dataDir: dirs[0]!, env });
+    try {
+      const port = String(hub.ports['mqtt:tcp']);
+      const r = await run('mosquitto_pub', ['-h', HOST, '-p', port, '-q', '1', '-r', '-t', 'cluster/state', '-m', 'in-redis']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(hub.logs.some((l) => l.includes('"persistence":"redis redis://127.0.0.1:')));
+      await hub.kill('SIGKILL');
+      hub = await spawnHub({ dataDir: dirs[1]!, env });
+      const s = await run('mosquitto_sub', ['-h', HOST, '-p', port, '-t', 'cluster/#', '-C', '1', '-v', '-W', '5']);
+      assert.equal(s.stdout.trim(), 'cluster/state in-redis');
+    } finally {
+      await hub.kill('SIGKILL');
+      redis.stop();
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
     }
   });
 });
