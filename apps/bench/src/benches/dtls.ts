@@ -4,7 +4,7 @@
  * against libcoap's `coap-server-openssl -k <key>` in the same run, driven by the same client
  * (our DtlsClientSocket, TLS_PSK_WITH_AES_128_CCM_8, in this process).
  *
- * Args: --duration S (4) per phase, --rounds N (3), --hs-concurrency N (16), --sessions N (16), --window N (4),
+ * Args: --duration S (4) per phase, --rounds N (5), --hs-concurrency N (16), --sessions N (16), --window N (4),
  * --idle N (2000 idle sessions for the memory figure), --profile DIR (CPU profile of our child).
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
@@ -196,7 +196,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 export default async function dtls(args: string[]): Promise<BenchReport> {
   const o = {
     durationMs: arg(args, 'duration', 4) * 1000,
-    rounds: arg(args, 'rounds', 3),
+    rounds: arg(args, 'rounds', 5),
     hsConc: arg(args, 'hs-concurrency', 16),
     sessions: arg(args, 'sessions', 16),
     window: arg(args, 'window', 4),
@@ -205,70 +205,75 @@ export default async function dtls(args: string[]): Promise<BenchReport> {
   const pi = args.indexOf('--profile');
   const profile = pi >= 0 ? args[pi + 1] : undefined;
 
-  // Both servers run for the whole bench; the phases alternate between them round by round,
-  // so load from other processes on a shared machine hits both alike. Figures are medians.
-  const child = fork(fileURLToPath(import.meta.url), [], {
-    execArgv: ['--conditions=m2mhub-source', '--import', 'tsx', '--expose-gc', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [])],
-    env: { ...process.env, M2MHUB_DTLS_BENCH_CHILD: '1' },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const libPort = await freePortPair();
-  const lib = spawn('coap-server-openssl', ['-A', '127.0.0.1', '-p', String(libPort), '-k', new TextDecoder().decode(KEY), '-v', '0'], {
-    stdio: 'ignore',
-  });
+  // Every phase runs against a freshly started server (libcoap slows down as sessions of an
+  // earlier phase pile up), and phases alternate between ours and libcoap round by round so
+  // load from other processes on a shared machine hits both alike. Figures are medians.
+  let profiled = false;
+  const startOurs = async (): Promise<{ target: Target; stop: () => Promise<void> }> => {
+    const withProfile = profile && !profiled;
+    profiled = true;
+    const child = fork(fileURLToPath(import.meta.url), [], {
+      execArgv: ['--conditions=m2mhub-source', '--import', 'tsx', '--expose-gc', ...(withProfile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [])],
+      env: { ...process.env, M2MHUB_DTLS_BENCH_CHILD: '1' },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const { port } = await new Promise<{ port: number }>((r) => child.once('message', (m) => r(m as { port: number })));
+    const mem = () =>
+      new Promise<{ rss: number; heap: number }>((r) => {
+        child.once('message', (m) => r(m as { rss: number; heap: number }));
+        child.send('mem');
+      });
+    return {
+      target: { port, mem },
+      stop: async () => {
+        // Let the child exit by itself so a CPU profile gets written.
+        const exited = new Promise<void>((r) => child.once('exit', () => r()));
+        child.send('stop');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+        await stop(child);
+      },
+    };
+  };
+  const startLib = async (): Promise<{ target: Target; stop: () => Promise<void> }> => {
+    const libPort = await freePortPair();
+    const lib = spawn('coap-server-openssl', ['-A', '127.0.0.1', '-p', String(libPort), '-k', new TextDecoder().decode(KEY), '-v', '0'], {
+      stdio: 'ignore',
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const mem = async () => {
+      const m = readFileSync(`/proc/${lib.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
+      return { rss: Number(m?.[1] ?? 0) * 1024 };
+    };
+    return { target: { port: libPort + 1, mem }, stop: () => stop(lib) };
+  };
   const ours: Run = { hs: [], rps: [], mem: { rss: 0 } };
   const peer: Run = { hs: [], rps: [], mem: { rss: 0 } };
-  try {
-    const { port } = await new Promise<{ port: number }>((r) => child.once('message', (m) => r(m as { port: number })));
-    await new Promise((r) => setTimeout(r, 300));
-    const targets: [string, Run, Target][] = [
-      [
-        'ours',
-        ours,
-        {
-          port,
-          mem: () =>
-            new Promise<{ rss: number; heap: number }>((r) => {
-              child.once('message', (m) => r(m as { rss: number; heap: number }));
-              child.send('mem');
-            }),
-        },
-      ],
-      [
-        'libcoap',
-        peer,
-        {
-          port: libPort + 1,
-          mem: async () => {
-            const m = readFileSync(`/proc/${lib.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
-            return { rss: Number(m?.[1] ?? 0) * 1024 };
-          },
-        },
-      ],
-    ];
-    // Warm up the JITs on both ends.
-    for (const [, , t] of targets) await handshakeRate(t.port, 4, 500);
-    for (let round = 0; round < o.rounds; round++) {
-      for (const [name, run, t] of targets) {
-        // Requests first: libcoap slows down as sessions from the handshake phase pile up.
-        const rps = await requestRate(t.port, o.sessions, o.window, o.durationMs);
-        run.rps.push(rps);
-        const hs = await handshakeRate(t.port, o.hsConc, o.durationMs);
-        run.hs.push(hs);
-        console.error(`round ${round} ${name}: ${hs.rate.toFixed(0)} handshakes/s, ${rps.rate.toFixed(0)} req/s`);
-      }
+  const targets: [string, Run, () => Promise<{ target: Target; stop: () => Promise<void> }>][] = [
+    ['ours', ours, startOurs],
+    ['libcoap', peer, startLib],
+  ];
+  const phase = async <T>(start: () => Promise<{ target: Target; stop: () => Promise<void> }>, fn: (t: Target) => Promise<T>) => {
+    const s = await start();
+    try {
+      // Warm up the JIT of the server and the client.
+      await handshakeRate(s.target.port, 4, 300);
+      return await fn(s.target);
+    } finally {
+      await s.stop();
     }
-    for (const [name, run, t] of targets) {
-      run.mem = await idleMemory(t, o.idle);
-      console.error(`${name}: ${run.mem.rss.toFixed(0)} B RSS, ${run.mem.heap?.toFixed(0)} B heap per idle session`);
+  };
+  for (let round = 0; round < o.rounds; round++) {
+    for (const [name, run, start] of targets) {
+      const rps = await phase(start, (t) => requestRate(t.port, o.sessions, o.window, o.durationMs));
+      run.rps.push(rps);
+      const hs = await phase(start, (t) => handshakeRate(t.port, o.hsConc, o.durationMs));
+      run.hs.push(hs);
+      console.error(`round ${round} ${name}: ${hs.rate.toFixed(0)} handshakes/s, ${rps.rate.toFixed(0)} req/s`);
     }
-    // Let the child exit by itself so a CPU profile gets written.
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.send('stop');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-  } finally {
-    await stop(child);
-    await stop(lib);
+  }
+  for (const [name, run, start] of targets) {
+    run.mem = await phase(start, (t) => idleMemory(t, o.idle));
+    console.error(`${name}: ${run.mem.rss.toFixed(0)} B RSS, ${run.mem.heap?.toFixed(0)} B heap per idle session`);
   }
 
   const hsOurs = median(ours.hs.map((x) => x.rate));
