@@ -93,13 +93,22 @@ export class RegistrationInterface {
     return true;
   }
 
-  // LwM2M Core §6.2.1 Register: the steps in order, as Aedes' connectActions.
+  /**
+   * LwM2M Core §6.2.1 Register, in the order of Aedes' connectActions: parse the query,
+   * authorize, parse the links, build, store (replacing an older registration), reply, and
+   * publish once the reply has gone out. Each failing step throws the typed error whose CoAP
+   * code is the answer.
+   */
   async register(listener: string, req: IncomingRequest): Promise<OutgoingResponse> {
+    // 1. query: ep (mandatory), lt, lwm2m, b, Q, sms
     const params = parseRegisterQuery(req.query, this.config.register);
     const endpoint = params.endpoint;
     if (endpoint === undefined) throw ServerErrors.missingEndpoint();
+    // 2. authorize: DTLS identity bound to the endpoint, requireSecurity
     this.authorize(listener, endpoint, req.identity);
+    // 3. links: objects, instances, versions, alternate path, ct
     const links = parseObjectLinks(decodeUtf8(req.payload), this.config.register);
+    // 4. build
     const now = this.scheduler.wallNow();
     const lifetime = params.lifetime ?? this.config.defaultLifetime;
     const version = params.lwm2mVersion ?? '1.0';
@@ -125,13 +134,14 @@ export class RegistrationInterface {
     if (params.smsNumber !== undefined) reg.smsNumber = params.smsNumber;
     if (links.contentFormat !== undefined) reg.contentFormat = links.contentFormat;
     if (req.identity !== undefined) reg.identity = req.identity;
+    // 5. store; an older registration of the endpoint is replaced
     const replaced = await this.store.put(reg);
     if (replaced) this.unindex(replaced);
     this.index(reg);
     this.expiry.add(reg.id, reg.expiresAt + this.config.expiryGraceMs);
-    // Published once the reply has gone out (the Aedes connect flow does the same).
+    // 7. publish once the reply has gone out
     this.defer(() => this.hooks.registered(reg, replaced));
-    // LwM2M Transport §6.4.3: 2.01 Created with Location-Path rd/<id>.
+    // 6. reply, LwM2M Transport §6.4.3: 2.01 Created with Location-Path rd/<id>
     return { code: '2.01', locationPath: ['rd', reg.id] };
   }
 
