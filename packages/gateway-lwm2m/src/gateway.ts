@@ -15,7 +15,7 @@ import { clampLifetime, defaultConfig, type Lwm2mGatewayConfig, parseConfig } fr
 import { KvObservationStore, KvRegistrationStore, KvRequestQueueStore } from './durable-stores';
 import { gatewayRoutes } from './routes';
 import { SecretBox } from './secret-box';
-import { restoreSessions, ServerExecutor, wireServer } from './server-adapter';
+import { RegistrationQueries, restoreSessions, ServerExecutor, wireServer } from './server-adapter';
 
 /** What a DTLS listener needs; the DTLS package's transport is built from it. */
 export interface DtlsListenerSpec {
@@ -59,8 +59,18 @@ export function defaultDtlsTransport(spec: DtlsListenerSpec): DatagramTransport 
  * role. Register and Update have their `lt` clamped into [lifetime_min, lifetime_max] first
  * (EMQX's keys; LwM2M Core §6.2.1 leaves the accepted range to the server).
  */
-export function attachListener(server: Lwm2mServer, name: string, endpoint: CoapEndpoint, lifetimes?: Pick<Lwm2mGatewayConfig, 'lifetime_min' | 'lifetime_max'>): void {
-  endpoint.fallback((req) => server.handleRequest(name, lifetimes && req.path[0] === 'rd' && req.method === 'POST' ? clampLt(req, lifetimes) : req));
+export function attachListener(
+  server: Lwm2mServer,
+  name: string,
+  endpoint: CoapEndpoint,
+  lifetimes?: Pick<Lwm2mGatewayConfig, 'lifetime_min' | 'lifetime_max'>,
+  queries?: RegistrationQueries,
+): void {
+  endpoint.fallback((req) => {
+    const r = lifetimes && req.path[0] === 'rd' && req.method === 'POST' ? clampLt(req, lifetimes) : req;
+    queries?.see(r);
+    return server.handleRequest(name, r);
+  });
   endpoint.hooks = server.hooks(name);
   const kind = endpoint.transport.kind;
   server.addTransport({
@@ -163,7 +173,8 @@ export class Lwm2mGateway implements Gateway {
       logger: ctx.logger,
       onEvent: (e) => ctx.events.emit('event', e),
     });
-    this.unwire = wireServer(server, core, cfg.sensitive_params);
+    const queries = new RegistrationQueries();
+    this.unwire = wireServer(server, core, cfg.sensitive_params, queries);
     this.listenerState = [];
     if (cfg.udp.enable) {
       const ep = new CoapEndpoint({
@@ -178,14 +189,14 @@ export class Lwm2mGateway implements Gateway {
         random: ctx.random,
         logger: ctx.logger,
       });
-      attachListener(server, 'udp', ep, cfg);
+      attachListener(server, 'udp', ep, cfg, queries);
       this.listenerState.push({ id: 'lwm2m:udp:default', type: 'udp', endpoint: ep });
     }
     if (cfg.dtls.enable) {
       const spec: DtlsListenerSpec = { bind: cfg.dtls.bind, port: cfg.dtls.port, credentials: this.credentials, scheduler: ctx.scheduler, logger: ctx.logger };
       const transport = (this.opts.dtlsTransport ?? defaultDtlsTransport)(spec);
       const ep = new CoapEndpoint({ transport, scheduler: ctx.scheduler, random: ctx.random, logger: ctx.logger });
-      attachListener(server, 'dtls', ep, cfg);
+      attachListener(server, 'dtls', ep, cfg, queries);
       this.listenerState.push({ id: 'lwm2m:dtls:default', type: 'dtls', endpoint: ep });
     }
     await server.start();

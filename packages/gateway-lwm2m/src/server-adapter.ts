@@ -2,11 +2,12 @@
  * Connects the gateway core to the LwM2M server: server events become core calls, and the
  * core's device requests go through `Lwm2mServer.send`.
  */
+import type { IncomingRequest } from '@m2mhub/coap';
 import { isM2MError } from '@m2mhub/core';
 import { type DeviceRequest, type DeviceResponse, type Lwm2mServer, objectVersions, type Registration, ServerErrors } from '@m2mhub/lwm2m';
 import type { DeviceExecutor, ExecFailure, Lwm2mGatewayCore, RegistrationInfo } from './core';
 import type { JsonObject } from './reply';
-import { isSensitive } from './reginfo';
+import { isSensitive, queryParams } from './reginfo';
 
 /**
  * EMQX's objectList from a registration: an object listed on its own (`</1>;ver=1.1`, or with
@@ -21,13 +22,61 @@ export function objectListOf(reg: Registration): string[] {
   return out;
 }
 
-/** The registration as the gateway core sees it; `withObjects` false for an Update without payload. */
-export function registrationInfo(reg: Registration, sensitive: readonly string[], withObjects = true): RegistrationInfo {
+/**
+ * The Uri-Query of each Register and Update as the device sent it (EMQX publishes the query
+ * parameters as received, `apn`, `imei` and other extras included), held from the request
+ * until the server's event for it. Bounded: entries never claimed (a refused request) age out.
+ */
+export class RegistrationQueries {
+  private readonly byEndpoint = new Map<string, string[]>();
+  private readonly byRegistration = new Map<string, string[]>();
+  constructor(private readonly max = 10_000) {}
+
+  /** Called with every request before the server handles it. */
+  see(req: IncomingRequest): void {
+    if (req.method !== 'POST' || req.path[0] !== 'rd') return;
+    if (req.path.length === 1) {
+      const ep = req.query.find((q) => q.startsWith('ep='))?.slice(3);
+      if (ep) put(this.byEndpoint, ep, req.query, this.max);
+    } else if (req.path.length === 2) put(this.byRegistration, req.path[1]!, req.query, this.max);
+  }
+
+  takeRegister(ep: string): string[] | undefined {
+    return take(this.byEndpoint, ep);
+  }
+
+  takeUpdate(registrationId: string): string[] | undefined {
+    return take(this.byRegistration, registrationId);
+  }
+}
+
+function put(m: Map<string, string[]>, k: string, v: string[], max: number): void {
+  m.delete(k);
+  m.set(k, v);
+  if (m.size > max) m.delete(m.keys().next().value as string);
+}
+
+function take(m: Map<string, string[]>, k: string): string[] | undefined {
+  const v = m.get(k);
+  m.delete(k);
+  return v;
+}
+
+/**
+ * The registration as the gateway core sees it; `withObjects` false for an Update without
+ * payload; `query` the request's Uri-Query when known (else the parameters are rebuilt from
+ * the registration).
+ */
+export function registrationInfo(reg: Registration, sensitive: readonly string[], withObjects = true, query?: string[]): RegistrationInfo {
   // LwM2M Core §6.2.1 parameters, named as on the wire (EMQX publishes the query as received).
-  const params: JsonObject = { ep: reg.endpoint, lt: reg.lifetime, lwm2m: reg.lwm2mVersion, b: reg.binding };
-  if (reg.smsNumber !== undefined) params.sms = reg.smsNumber;
-  if (reg.queueMode && !reg.binding.includes('Q')) params.Q = true;
-  for (const k of Object.keys(params)) if (isSensitive(k, sensitive)) delete params[k];
+  let params: JsonObject;
+  if (query) params = queryParams(query, sensitive);
+  else {
+    params = { ep: reg.endpoint, lt: reg.lifetime, lwm2m: reg.lwm2mVersion, b: reg.binding };
+    if (reg.smsNumber !== undefined) params.sms = reg.smsNumber;
+    if (reg.queueMode && !reg.binding.includes('Q')) params.Q = true;
+    for (const k of Object.keys(params)) if (isSensitive(k, sensitive)) delete params[k];
+  }
   const info: RegistrationInfo = {
     ep: reg.endpoint,
     params,
@@ -79,12 +128,15 @@ export class ServerExecutor implements DeviceExecutor {
 }
 
 /** Routes the server's events into the core; returns a function that detaches them. */
-export function wireServer(server: Lwm2mServer, core: Lwm2mGatewayCore, sensitive: readonly string[]): () => void {
+export function wireServer(server: Lwm2mServer, core: Lwm2mGatewayCore, sensitive: readonly string[], queries?: RegistrationQueries): () => void {
   const offs = [
-    server.on('registered', ({ registration }) => void core.registered(registrationInfo(registration, sensitive))),
+    server.on('registered', ({ registration }) => {
+      void core.registered(registrationInfo(registration, sensitive, true, queries?.takeRegister(registration.endpoint)));
+    }),
     server.on('updated', ({ registration, previous }) => {
       // The server keeps the objects array when the Update had no payload (LwM2M Core §6.2.2).
-      void core.updated(registrationInfo(registration, sensitive, registration.objects !== previous.objects));
+      const withObjects = registration.objects !== previous.objects;
+      void core.updated(registrationInfo(registration, sensitive, withObjects, queries?.takeUpdate(registration.id)));
     }),
     server.on('deregistered', ({ registration, reason }) => void core.deregistered(registration.endpoint, reason)),
     server.on('sleeping', ({ endpoint }) => void core.sleeping(endpoint)),

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { CoapEndpoint, UdpTransport } from '@m2mhub/coap';
 import { ContentFormat } from '@m2mhub/lwm2m';
 import { basicProfile, wakaamaProfile } from '@m2mhub/simulator';
 import { Harness } from './harness';
@@ -220,5 +221,42 @@ describe('LwM2M gateway end to end (real broker, UDP, simulated devices, MQTT.js
     assert.equal(e.json.msgType, 'deregister');
     const gone = await h.command('sender', { reqID: 'g', msgType: 'read', data: { path: '/3/0/0' } });
     assert.equal((gone.data as { code: string }).code, '4.04');
+  });
+
+  it('LwM2M Core §6.2.1: extra query parameters are published as sent, secrets never; an Update merges (update_msg_publish_condition=always)', async () => {
+    const h2 = await Harness.start({ auto_observe: false, update_msg_publish_condition: 'always' });
+    const client = new CoapEndpoint({ transport: new UdpTransport({ address: '127.0.0.1', port: 0 }) });
+    try {
+      await client.start();
+      const res = await client.request(h2.udpAddress(), {
+        method: 'POST',
+        path: ['rd'],
+        query: ['ep=raw-1', 'lt=120', 'lwm2m=1.0', 'imei=356938035643809', 'apn=psmA.eDRX0.ctnb', 'password=hunter2', 'token=abc'],
+        contentFormat: ContentFormat.LINK,
+        payload: new TextEncoder().encode('</3/0>,</3303/0>'),
+      });
+      assert.equal(res.code, '2.01');
+      const reg = await h2.waitFor((r) => r.topic === 'up/register' && r.json.ep === 'raw-1');
+      assert.deepEqual(reg.json.data, {
+        ep: 'raw-1',
+        lt: 120,
+        lwm2m: '1.0',
+        imei: '356938035643809',
+        apn: 'psmA.eDRX0.ctnb',
+        alternatePath: '/',
+        objectList: ['/3/0', '/3303/0'],
+      });
+      assert.ok(!JSON.stringify(h2.received).includes('hunter2'));
+      const location = res.options.filter((o) => o.number === 8).map((o) => new TextDecoder().decode(o.value));
+      const upd = await client.request(h2.udpAddress(), { method: 'POST', path: location, query: ['lt=600'] });
+      assert.equal(upd.code, '2.04');
+      const u = await h2.waitFor((r) => r.topic === 'up/update' && r.json.ep === 'raw-1');
+      assert.equal((u.json.data as { lt: number }).lt, 600);
+      assert.equal((u.json.data as { imei: string }).imei, '356938035643809');
+      assert.deepEqual((u.json.data as { objectList: string[] }).objectList, ['/3/0', '/3303/0']);
+    } finally {
+      await client.close();
+      await h2.close();
+    }
   });
 });
