@@ -4,6 +4,8 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { SeededRandom } from '@m2mhub/core/testing';
+import { walkFields } from '../src/config/schema';
 import { ConfigError, configReference, defaultConfig, hubSchema, loadConfig, startHub } from '../src/index';
 import { HOST, portEnv, ROOT, runHubExpectingExit, tempDir } from './helpers';
 
@@ -38,6 +40,39 @@ describe('config', () => {
       assert.equal(origins['mqtt.ws.port'], 'env M2MHUB_MQTT__WS__PORT');
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a .yaml config file works like JSON; bad YAML is one line', () => {
+    const dir = tempDir();
+    try {
+      writeFileSync(join(dir, 'c.yaml'), 'mqtt:\n  tcp:\n    port: 1999\n  acl:\n    no_match: deny\n');
+      const { config } = loadConfig(hubSchema, { argv: ['--config', 'c.yaml'], env: {}, cwd: dir });
+      assert.equal(config.mqtt.tcp.port, 1999);
+      assert.equal(config.mqtt.acl.no_match, 'deny');
+      writeFileSync(join(dir, 'bad.yml'), 'mqtt:\n  tcp: [\n');
+      assert.throws(
+        () => loadConfig(hubSchema, { argv: ['--config', 'bad.yml'], env: {}, cwd: dir }),
+        (e: unknown) => ConfigError.is(e) && /^invalid config: config file .*bad\.yml is not valid YAML: [^\n]+$/.test((e as Error).message),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fuzz: random values for every key only ever give a config or a one-line ConfigError', () => {
+    const rnd = new SeededRandom(7);
+    const pieces = ['', '0', '-1', '65536', 'true', 'no', '[]', '{}', '[{"username":"a","password":"b"}]', 'null', '/mqtt', 'x'.repeat(5000), '\u0000', 'redis://h:1', '1e3', ' 12 '];
+    const keys = walkFields(hubSchema).map(([k]) => k);
+    for (let i = 0; i < 3000; i++) {
+      const key = keys[rnd.int(keys.length)]!;
+      const value = pieces[rnd.int(pieces.length)]! + (rnd.float() < 0.3 ? String.fromCharCode(rnd.int(0x3000)) : '');
+      try {
+        loadConfig(hubSchema, { argv: [`--${key}=${value}`], env: {}, cwd: '/' });
+      } catch (err) {
+        assert.ok(ConfigError.is(err), `${key}=${JSON.stringify(value)}: ${String(err)}`);
+        assert.ok(!(err as Error).message.includes('\n'));
+      }
     }
   });
 

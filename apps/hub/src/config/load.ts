@@ -1,11 +1,12 @@
 /**
- * Loads the config: defaults < file (`--config FILE`, JSON) < environment (`M2MHUB_<KEY>`,
+ * Loads the config: defaults < file (`--config FILE`, JSON, or YAML for .yaml/.yml) < environment (`M2MHUB_<KEY>`,
  * `__` between levels, as EMQX) < flags (`--mqtt.tcp.port 1884`). Any bad value is one
  * `ConfigError` line naming the key, the value, where it came from and what is allowed.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defineError } from '@m2mhub/core';
+import { parse as parseYaml } from 'yaml';
 import { type ConfigOf, type Field, isField, type Section, walkFields } from './schema';
 
 export const ConfigErrors = {
@@ -133,10 +134,12 @@ export function loadConfig<S extends Section>(schema: S, sources: LoadSources): 
       invalid(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     let parsed: unknown;
+    const yamlFile = /\.ya?ml$/i.test(file);
     try {
-      parsed = JSON.parse(text);
+      // YAML: one plain document, no custom tags, bounded alias expansion (billion laughs).
+      parsed = yamlFile ? parseYaml(text, { maxAliasCount: 100, strict: true, uniqueKeys: true }) : JSON.parse(text);
     } catch (err) {
-      invalid(`config file ${file} is not valid JSON: ${(err as Error).message.split('\n')[0]}`);
+      invalid(`config file ${file} is not valid ${yamlFile ? 'YAML' : 'JSON'}: ${(err as Error).message.split('\n')[0]}`);
     }
     const pairs: Array<[string, unknown]> = [];
     flattenFile(parsed, schema, '', file, pairs);
