@@ -51,6 +51,8 @@ export interface OutgoingResponse {
   locationPath?: string[];
   maxAge?: number;
   etag?: Uint8Array;
+  /** Observe sequence number (RFC 7641 §4.1): set it to accept an observation registration. */
+  observe?: number;
   /** Extra options, encoded by the caller. */
   options?: CoapOption[];
 }
@@ -111,4 +113,10 @@ export interface EndpointHooks {
    * after a restart). Return true to accept it (the endpoint ACKs a CON), false to RST it.
    */
   onUnmatchedNotification?(res: ClientResponse, peer: PeerAddress, peerKey: string, identity?: PeerIdentity): boolean;
+  /**
+   * Server role: the client answered a NON notification sent with `notify` with RST, i.e. it
+   * no longer observes that token (RFC 7641 §3.6). CON notifications report this through
+   * the promise `notify` returns.
+   */
+  onNotificationReset?(peer: PeerAddress, token: Uint8Array): void;
 }

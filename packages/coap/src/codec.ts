@@ -102,16 +102,52 @@ export function parseMessage(data: Uint8Array, limits: ParseLimits = DEFAULT_PAR
   return { type, code: codeToString(codeByte), messageId, token, options, payload };
 }
 
+/*
+ * Encoded messages are carved from 64 KiB slabs: a small `new Uint8Array(n)` lives on the V8
+ * heap and must be copied to an off-heap buffer each time a socket sends it, a view on a
+ * slab is sent as is. A slab is never reused; it is freed once no message in it is referenced
+ * (replies kept for deduplication hold theirs for EXCHANGE_LIFETIME at most).
+ */
+const SLAB_SIZE = 64 * 1024;
+let slab = new ArrayBuffer(SLAB_SIZE);
+let slabOffset = 0;
+
+function allocOut(size: number): Uint8Array {
+  if (size > 1024) return new Uint8Array(size);
+  if (slabOffset + size > SLAB_SIZE) {
+    slab = new ArrayBuffer(SLAB_SIZE);
+    slabOffset = 0;
+  }
+  const out = new Uint8Array(slab, slabOffset, size);
+  slabOffset += size;
+  return out;
+}
+
 function extLen(v: number): number {
   return v < 13 ? 0 : v < 269 ? 1 : 2;
 }
 
+/** What a response carries besides type and Message ID. */
+export type ResponseParts = Pick<CoapMessage, 'code' | 'token' | 'options' | 'payload'>;
+
 /** Serializes a message; options are written in ascending number order (stable for repeats). */
 export function serializeMessage(msg: CoapMessage): Uint8Array {
-  const tkl = msg.token.length;
+  return encodeMessage(msg.type, msg.code, msg.messageId, msg.token, msg.options, msg.payload);
+}
+
+/** `serializeMessage` with the fields as arguments (no intermediate object on hot paths). */
+export function encodeMessage(
+  type: CoapType,
+  code: string,
+  messageId: number,
+  token: Uint8Array,
+  options: CoapOption[],
+  payload: Uint8Array,
+): Uint8Array {
+  const tkl = token.length;
   if (tkl > 8) throw CoapErrors.formatError(`token of ${tkl} bytes`);
-  const codeByte = codeToByte(msg.code);
-  let opts = msg.options;
+  const codeByte = codeToByte(code);
+  let opts = options;
   for (let i = 1; i < opts.length; i++) {
     if (opts[i]!.number < opts[i - 1]!.number) {
       opts = [...opts].sort((a, b) => a.number - b.number);
@@ -127,14 +163,14 @@ export function serializeMessage(msg: CoapMessage): Uint8Array {
     size += 1 + extLen(d) + extLen(l) + l;
     prev = o.number;
   }
-  const plen = msg.payload.length;
+  const plen = payload.length;
   if (plen > 0) size += 1 + plen;
-  const out = new Uint8Array(size);
-  out[0] = 0x40 | (TYPE_BITS[msg.type] << 4) | tkl;
+  const out = allocOut(size);
+  out[0] = 0x40 | (TYPE_BITS[type] << 4) | tkl;
   out[1] = codeByte;
-  out[2] = (msg.messageId >>> 8) & 0xff;
-  out[3] = msg.messageId & 0xff;
-  out.set(msg.token, 4);
+  out[2] = (messageId >>> 8) & 0xff;
+  out[3] = messageId & 0xff;
+  out.set(token, 4);
   let pos = 4 + tkl;
   prev = 0;
   for (const o of opts) {
@@ -159,7 +195,7 @@ export function serializeMessage(msg: CoapMessage): Uint8Array {
   }
   if (plen > 0) {
     out[pos++] = 0xff;
-    out.set(msg.payload, pos);
+    out.set(payload, pos);
   }
   return out;
 }

@@ -35,7 +35,7 @@ import type {
 import { type BlockValue, blockSize, decodeBlock, encodeBlock, szxOf } from './block';
 import { METHOD_CODES, isSuccessCode, methodOf } from './codes';
 import { CoapErrors } from './errors';
-import { type LayerAction, type LayerStats, MessageLayer, type OutboundExchange } from './message-layer';
+import { type ExchangeKey, type LayerAction, type LayerStats, MessageLayer, type OutboundExchange } from './message-layer';
 import { isFresh } from './observe';
 import {
   OptionNumber as O,
@@ -55,6 +55,7 @@ import {
   type TransmissionParameters,
   deriveParameters,
 } from './params';
+import { LRUCache } from 'lru-cache';
 import { Router } from './router';
 import { TransferStore } from './transfers';
 
@@ -179,6 +180,10 @@ function viewRequest(msg: CoapMessage): RequestView {
   return v;
 }
 
+function uriKeyOf(d: Datagram, msg: CoapMessage, v: RequestView): string {
+  return `${d.peerKey} ${msg.code} ${v.path.join('/')}?${v.query.join('&')}`;
+}
+
 /** FNV-1a over the body: a cheap ETag so a client can tell a body changed between blocks (RFC 7959 §2.4). */
 function etagOf(body: Uint8Array): Uint8Array {
   let h = 0x811c9dc5;
@@ -222,6 +227,8 @@ export class CoapEndpoint {
   private readonly timerHandles = new Map<number, TimerHandle>();
   private readonly pending = new Map<string, PendingRequest>();
   private readonly observations = new Map<string, ObservationState>();
+  /** NON notifications recently sent, by Message ID, to recognise the RST that cancels them. */
+  private readonly nonNotifications: LRUCache<number, { peer: PeerAddress; token: Uint8Array }>;
   private readonly ourSzx: number;
   private pendingRequests = 0;
   private closed = false;
@@ -243,6 +250,7 @@ export class CoapEndpoint {
     this.params = deriveParameters(opts.transmission);
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.ourSzx = szxOf(this.limits.blockSize);
+    this.nonNotifications = new LRUCache({ max: this.limits.maxObservations });
     this.transfers = new TransferStore(this.limits.maxConcurrentTransfers, this.limits.transferExpiryMs);
     this.layer = new MessageLayer(this.params, this.limits, this.random, (d, msg) => this.hooks.onActivity?.(d, msg));
     this.transport.onDatagram((d) => this.onDatagram(d));
@@ -355,8 +363,14 @@ export class CoapEndpoint {
         case 'failed':
           (a.ex.tag as Waiter | undefined)?.failed();
           break;
-        case 'stray-reset':
+        case 'stray-reset': {
+          const n = this.nonNotifications.get(a.messageId);
+          if (n && n.peer.port === a.d.peer.port && n.peer.address === a.d.peer.address) {
+            this.nonNotifications.delete(a.messageId);
+            this.hooks.onNotificationReset?.(n.peer, n.token);
+          }
           break;
+        }
       }
     }
   }
@@ -374,7 +388,7 @@ export class CoapEndpoint {
 
   // ---------------------------------------------------------------- server role
 
-  private reply(key: string, req: CoapMessage, d: Datagram, res: Omit<CoapMessage, 'type' | 'messageId'>): void {
+  private reply(key: ExchangeKey, req: CoapMessage, d: Datagram, res: Omit<CoapMessage, 'type' | 'messageId'>): void {
     const out: LayerAction[] = [];
     try {
       this.layer.respond(key, req, d.peer, res, this.scheduler.now(), out);
@@ -385,11 +399,11 @@ export class CoapEndpoint {
     this.apply(out);
   }
 
-  private replyCode(key: string, req: CoapMessage, d: Datagram, code: string, options: CoapOption[] = [], diag?: string): void {
+  private replyCode(key: ExchangeKey, req: CoapMessage, d: Datagram, code: string, options: CoapOption[] = [], diag?: string): void {
     this.reply(key, req, d, { code, token: req.token, options, payload: diag ? utf8(diag) : EMPTY });
   }
 
-  private onRequest(key: string, msg: CoapMessage, d: Datagram): void {
+  private onRequest(key: ExchangeKey, msg: CoapMessage, d: Datagram): void {
     const method = methodOf(msg.code);
     // RFC 7252 §5.8: an unknown method code is answered 4.05.
     if (!method) {
@@ -421,18 +435,19 @@ export class CoapEndpoint {
       return;
     }
     const now = this.scheduler.now();
-    const uriKey = `${d.peerKey} ${msg.code} ${v.path.join('/')}?${v.query.join('&')}`;
+    // Block-wise state is keyed by peer, method and URI (computed only when blocks are involved).
+    const uriKey = v.block1 || v.block2 ? uriKeyOf(d, msg, v) : undefined;
     let payload = msg.payload;
     let block1Ack: BlockValue | undefined;
     if (v.block1) {
-      const r = this.receiveBlock1(key, msg, d, v.block1, uriKey, now);
+      const r = this.receiveBlock1(key, msg, d, v.block1, uriKey!, now);
       if (!r) return;
       payload = r;
       block1Ack = { num: v.block1.num, more: false, szx: v.block1.szx };
     }
     // RFC 7959 §2.4: a Block2 follow-up is served from the kept body when we have it.
     if (v.block2 && v.block2.num > 0 && !v.block1) {
-      const kept = this.transfers.getBlock2(uriKey, now);
+      const kept = this.transfers.getBlock2(uriKey!, now);
       if (kept) {
         this.sendBody(key, msg, d, v, uriKey, kept.code, kept.body, kept.options, kept.etag);
         return;
@@ -507,7 +522,7 @@ export class CoapEndpoint {
 
   /** Block1 reassembly (RFC 7959 §2.5). Returns the whole body on the last block, else answers and returns undefined. */
   private receiveBlock1(
-    key: string,
+    key: ExchangeKey,
     msg: CoapMessage,
     d: Datagram,
     b: BlockValue,
@@ -553,16 +568,17 @@ export class CoapEndpoint {
   }
 
   private sendResponse(
-    key: string,
+    key: ExchangeKey,
     msg: CoapMessage,
     d: Datagram,
     v: RequestView,
-    uriKey: string,
+    uriKey: string | undefined,
     res: OutgoingResponse,
     block1Ack: BlockValue | undefined,
   ): void {
     const options: CoapOption[] = [];
     if (res.etag) options.push({ number: O.ETag, value: res.etag });
+    if (res.observe !== undefined) options.push(uintOption(O.Observe, res.observe & 0xffffff));
     if (res.locationPath) for (const s of res.locationPath) options.push(stringOption(O.LocationPath, s));
     if (res.contentFormat !== undefined) options.push(uintOption(O.ContentFormat, res.contentFormat));
     if (res.maxAge !== undefined) options.push(uintOption(O.MaxAge, res.maxAge));
@@ -581,11 +597,11 @@ export class CoapEndpoint {
 
   /** RFC 7959 §2.4: one block of a large body, keeping the body for the follow-ups. */
   private sendBody(
-    key: string,
+    key: ExchangeKey,
     msg: CoapMessage,
     d: Datagram,
     v: RequestView,
-    uriKey: string,
+    uriKey: string | undefined,
     code: string,
     body: Uint8Array,
     options: CoapOption[],
@@ -605,7 +621,7 @@ export class CoapEndpoint {
     opts.push({ number: O.Block2, value: encodeBlock({ num, more, szx }) });
     if (num === 0) opts.push(uintOption(O.Size2, body.length));
     if (num === 0 || more) {
-      this.transfers.putBlock2(uriKey, { code, body, etag, options }, this.scheduler.now());
+      this.transfers.putBlock2(uriKey ?? uriKeyOf(d, msg, v), { code, body, etag, options }, this.scheduler.now());
     }
     this.reply(key, msg, d, { code, token: msg.token, options: opts, payload: body.subarray(offset, offset + size) });
   }
@@ -789,7 +805,7 @@ export class CoapEndpoint {
   }
 
   /** Separate responses and notifications (CON/NON messages carrying a response code). */
-  private onResponse(key: string, msg: CoapMessage, d: Datagram): void {
+  private onResponse(key: ExchangeKey, msg: CoapMessage, d: Datagram): void {
     const tokenHex = toHex(msg.token);
     const p = this.pending.get(tokenHex);
     if (p && p.peer.port === d.peer.port && p.peer.address === d.peer.address) {
@@ -817,7 +833,7 @@ export class CoapEndpoint {
     this.acceptResponse(key, msg, d, accept);
   }
 
-  private acceptResponse(key: string, msg: CoapMessage, d: Datagram, accept: boolean): void {
+  private acceptResponse(key: ExchangeKey, msg: CoapMessage, d: Datagram, accept: boolean): void {
     const out: LayerAction[] = [];
     this.layer.acceptResponse(key, msg, d.peer, accept, out);
     this.apply(out);
@@ -964,6 +980,55 @@ export class CoapEndpoint {
     } catch (err) {
       this.logger.warn({ err }, 'onNotify failed');
     }
+  }
+
+  // ---------------------------------------------------------------- server-side Observe
+
+  /**
+   * Sends one notification of a server-side observation (RFC 7641 §4.2): the response with
+   * Observe = `seq` and the observer's token. A CON notification resolves 'acked', 'reset'
+   * (the client stopped observing, §3.6) or 'timeout'; a NON one resolves 'sent' at once and a
+   * later RST is reported through `hooks.onNotificationReset`. Bodies over the block size are
+   * sent as the first Block2 block (§2.6 of RFC 7959: the client fetches the rest with GETs).
+   */
+  notify(
+    peer: PeerAddress,
+    token: Uint8Array,
+    seq: number,
+    res: OutgoingResponse,
+    opts: { confirmable?: boolean } = {},
+  ): Promise<'acked' | 'reset' | 'timeout' | 'sent'> {
+    if (this.closed) return Promise.reject(CoapErrors.closed());
+    const options: CoapOption[] = [uintOption(O.Observe, seq & 0xffffff)];
+    if (res.etag) options.push({ number: O.ETag, value: res.etag });
+    if (res.contentFormat !== undefined) options.push(uintOption(O.ContentFormat, res.contentFormat));
+    if (res.maxAge !== undefined) options.push(uintOption(O.MaxAge, res.maxAge));
+    if (res.options) options.push(...res.options);
+    let payload = res.payload ?? EMPTY;
+    const size = blockSize(this.ourSzx);
+    if (payload.length > size) {
+      options.push({ number: O.Block2, value: encodeBlock({ num: 0, more: true, szx: this.ourSzx }) });
+      options.push(uintOption(O.Size2, payload.length));
+      payload = payload.subarray(0, size);
+    }
+    const msg: CoapMessage = { type: opts.confirmable ? 'CON' : 'NON', code: res.code, messageId: 0, token, options, payload };
+    const out: LayerAction[] = [];
+    if (!opts.confirmable) {
+      const mid = this.layer.sendNon(msg, peer, out);
+      this.nonNotifications.set(mid, { peer, token });
+      this.apply(out);
+      return Promise.resolve('sent');
+    }
+    return new Promise((resolve, reject) => {
+      const w: Waiter = { acked: () => resolve('acked'), reset: () => resolve('reset'), failed: () => resolve('timeout') };
+      try {
+        this.layer.send(msg, peer, this.scheduler.now(), out, w);
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      this.apply(out);
+    });
   }
 
   // ---------------------------------------------------------------- misc

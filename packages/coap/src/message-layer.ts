@@ -11,7 +11,7 @@
 import { type Datagram, type PeerAddress, type Random, peerKeyOf } from '@m2mhub/core';
 import { LRUCache } from 'lru-cache';
 import type { CoapMessage } from './api';
-import { emptyMessage, parseHeader, parseMessage, serializeMessage } from './codec';
+import { type ResponseParts, emptyMessage, encodeMessage, parseHeader, parseMessage, serializeMessage } from './codec';
 import { isRequestCode, isResponseCode } from './codes';
 import { CoapErrors } from './errors';
 import type { CoapLimits, DerivedParameters } from './params';
@@ -36,9 +36,9 @@ export type LayerAction =
   | { t: 'timer'; id: number; delayMs: number }
   | { t: 'cancel'; id: number }
   /** A new (non-duplicate) request; answer it with `respond(key, ...)`. */
-  | { t: 'request'; key: string; msg: CoapMessage; d: Datagram }
+  | { t: 'request'; key: ExchangeKey; msg: CoapMessage; d: Datagram }
   /** A CON/NON response (separate response or notification); answer with `acceptResponse`. */
-  | { t: 'response'; key: string; msg: CoapMessage; d: Datagram }
+  | { t: 'response'; key: ExchangeKey; msg: CoapMessage; d: Datagram }
   /** Our CON was acknowledged; `msg` is the ACK (Empty, or a piggybacked response). */
   | { t: 'acked'; ex: OutboundExchange; msg: CoapMessage; d: Datagram }
   | { t: 'reset'; ex: OutboundExchange; d: Datagram }
@@ -46,6 +46,9 @@ export type LayerAction =
   | { t: 'failed'; ex: OutboundExchange }
   /** RST matching no outstanding CON (e.g. a reset NON notification). */
   | { t: 'stray-reset'; messageId: number; d: Datagram };
+
+/** Identifies a received message to answer (its deduplication entry; opaque to callers). */
+export type ExchangeKey = DedupEntry;
 
 interface DedupEntry {
   expiresAt: number;
@@ -199,22 +202,24 @@ export class MessageLayer {
           return;
         }
         // RFC 7252 §4.5: deduplicate by peer + Message ID; replay the reply already sent.
-        const key = `${d.peerKey}#${msg.messageId}`;
-        const seen = this.dedup.get(key);
+        const dkey = `${d.peerKey}#${msg.messageId}`;
+        // peek: entries expire by age, not by use, so recency is not updated.
+        const seen = this.dedup.peek(dkey);
         if (seen && seen.expiresAt > now) {
           this.stats.duplicates++;
           if (seen.reply) this.emit(out, seen.reply, d.peer);
           else if (seen.emptyAcked) this.emit(out, emptyMessage('ACK', msg.messageId), d.peer);
           return;
         }
-        this.dedup.set(key, {
+        const key: DedupEntry = {
           expiresAt: now + (con ? this.params.exchangeLifetimeMs : this.params.nonLifetimeMs),
           reply: undefined,
           emptyAcked: false,
           peer: d.peer,
           messageId: msg.messageId,
           confirmable: con,
-        });
+        };
+        this.dedup.set(dkey, key);
         out.push(request ? { t: 'request', key, msg, d } : { t: 'response', key, msg, d });
       }
     }
@@ -226,43 +231,43 @@ export class MessageLayer {
    * request gets a NON response (§5.2.3). Returns the exchange of a separate CON response.
    */
   respond(
-    key: string,
+    key: ExchangeKey,
     request: CoapMessage,
     peer: PeerAddress,
-    response: Omit<CoapMessage, 'type' | 'messageId'>,
+    response: ResponseParts,
     now: number,
     out: LayerAction[],
   ): OutboundExchange | undefined {
-    const entry = this.dedup.get(key);
-    if (request.type === 'CON' && !entry?.emptyAcked) {
-      const data = serializeMessage({ ...response, type: 'ACK', messageId: request.messageId });
-      if (entry) entry.reply = data;
+    const { code, token, options, payload } = response;
+    if (request.type === 'CON' && !key.emptyAcked) {
+      const data = encodeMessage('ACK', code, request.messageId, token, options, payload);
+      key.reply = data;
       this.emit(out, data, peer);
       return undefined;
     }
-    if (request.type === 'CON') return this.send({ ...response, type: 'CON', messageId: 0 }, peer, now, out, undefined);
-    const data = serializeMessage({ ...response, type: 'NON', messageId: this.mid() });
-    if (entry) entry.reply = data;
+    if (request.type === 'CON') {
+      return this.send({ type: 'CON', code, messageId: 0, token, options, payload }, peer, now, out, undefined);
+    }
+    const data = encodeMessage('NON', code, this.mid(), token, options, payload);
+    key.reply = data;
     this.emit(out, data, peer);
     return undefined;
   }
 
   /** RFC 7252 §5.2.2: acknowledge a CON request now, the response will follow separately. */
-  ackEmpty(key: string, request: CoapMessage, peer: PeerAddress, out: LayerAction[]): void {
+  ackEmpty(key: ExchangeKey, request: CoapMessage, peer: PeerAddress, out: LayerAction[]): void {
     if (request.type !== 'CON') return;
-    const entry = this.dedup.get(key);
-    if (entry?.reply || entry?.emptyAcked) return;
-    if (entry) entry.emptyAcked = true;
+    if (key.reply || key.emptyAcked) return;
+    key.emptyAcked = true;
     this.emit(out, emptyMessage('ACK', request.messageId), peer);
   }
 
   /** Answers a CON/NON response: ACK when accepted, RST when rejected (RFC 7252 §4.2, §4.3; RFC 7641 §3.6). */
-  acceptResponse(key: string, msg: CoapMessage, peer: PeerAddress, accept: boolean, out: LayerAction[]): void {
+  acceptResponse(key: ExchangeKey, msg: CoapMessage, peer: PeerAddress, accept: boolean, out: LayerAction[]): void {
     if (accept && msg.type !== 'CON') return;
     const data = emptyMessage(accept ? 'ACK' : 'RST', msg.messageId);
     if (!accept) this.stats.rstSent++;
-    const entry = this.dedup.get(key);
-    if (entry) entry.reply = data;
+    key.reply = data;
     this.emit(out, data, peer);
   }
 
@@ -274,8 +279,8 @@ export class MessageLayer {
   send(msg: CoapMessage, peer: PeerAddress, now: number, out: LayerAction[], tag: unknown): OutboundExchange | undefined {
     void now;
     if (msg.type !== 'CON') {
-      const m = msg.type === 'NON' ? { ...msg, messageId: this.mid() } : msg;
-      this.emit(out, serializeMessage(m), peer);
+      if (msg.type === 'NON') this.sendNon(msg, peer, out);
+      else this.emit(out, serializeMessage(msg), peer);
       return undefined;
     }
     const addrKey = peerKeyOf(peer);
@@ -308,6 +313,13 @@ export class MessageLayer {
     if (ps.active < this.params.nstart) this.transmit(ex, ps, out);
     else ps.queued.push(ex);
     return ex;
+  }
+
+  /** Sends a NON message with a fresh Message ID and returns that ID (to match a later RST). */
+  sendNon(msg: CoapMessage, peer: PeerAddress, out: LayerAction[]): number {
+    const messageId = this.mid();
+    this.emit(out, serializeMessage({ ...msg, type: 'NON', messageId }), peer);
+    return messageId;
   }
 
   private transmit(ex: OutboundExchange, ps: PeerState, out: LayerAction[]): void {

@@ -43,12 +43,15 @@ export function firstUnrecognisedCritical(options: CoapOption[]): number | undef
 /** RFC 7252 §3.2 uint: big-endian, no leading zero bytes, 0 is the empty string. */
 export function encodeUint(v: number): Uint8Array {
   if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new TypeError(`not a uint32: ${v}`);
-  if (v === 0) return new Uint8Array(0);
-  if (v < 0x100) return Uint8Array.of(v);
+  // Small values (content formats, Max-Age, Observe 0/1) come from a shared table: treat as read-only.
+  if (v < 0x100) return SMALL_UINTS[v]!;
   if (v < 0x10000) return Uint8Array.of(v >>> 8, v & 0xff);
   if (v < 0x1000000) return Uint8Array.of(v >>> 16, (v >>> 8) & 0xff, v & 0xff);
   return Uint8Array.of(v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
 }
+
+const SMALL_UINTS: Uint8Array[] = [new Uint8Array(0)];
+for (let i = 1; i < 0x100; i++) SMALL_UINTS.push(Uint8Array.of(i));
 
 /** Decodes a uint option value of at most 4 bytes (longer values are read as their last 4 bytes' worth and clamp). */
 export function decodeUint(b: Uint8Array): number {

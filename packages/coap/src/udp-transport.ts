@@ -1,5 +1,7 @@
 /** The DatagramTransport port over Node's UDP sockets (IPv4 `udp4` or IPv6 `udp6`). A thin adapter: no protocol logic. */
 import { type Socket, createSocket } from 'node:dgram';
+import { type LookupOptions, lookup } from 'node:dns';
+import { isIPv4 } from 'node:net';
 import { CoreErrors, type Datagram, type DatagramTransport, type Logger, type PeerAddress, silentLogger } from '@m2mhub/core';
 
 export interface UdpTransportOptions {
@@ -15,6 +17,19 @@ export interface UdpTransportOptions {
   /** udp6 only: do not accept IPv4-mapped traffic. */
   ipv6Only?: boolean;
   logger?: Logger;
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * Peers are IP literals (they come from `rinfo`): answer at once instead of going through
+ * dns.lookup, which defers every send by a tick. Host names still go to dns.lookup.
+ */
+function literalLookup(host: string, opts: unknown, cb: LookupCallback): void {
+  const c = host.charCodeAt(0);
+  if (host.includes(':')) cb(null, host, 6);
+  else if (c >= 48 && c <= 57 && isIPv4(host)) cb(null, host, 4);
+  else lookup(host, opts as LookupOptions, cb as never);
 }
 
 export class UdpTransport implements DatagramTransport {
@@ -35,7 +50,7 @@ export class UdpTransport implements DatagramTransport {
   start(): Promise<void> {
     if (this.socket) return Promise.resolve();
     const type = this.options.type ?? 'udp4';
-    const socket = createSocket({ type, ipv6Only: this.options.ipv6Only ?? false });
+    const socket = createSocket({ type, ipv6Only: this.options.ipv6Only ?? false, lookup: literalLookup });
     this.socket = socket;
     socket.on('message', (buf, rinfo) => {
       const family = rinfo.family === 'IPv6' ? 'IPv6' : 'IPv4';
@@ -69,9 +84,9 @@ export class UdpTransport implements DatagramTransport {
   send(data: Uint8Array, peer: PeerAddress): void {
     const s = this.socket;
     if (!s) throw CoreErrors.closed('udp transport not started');
-    s.send(data, peer.port, peer.address, (err) => {
-      if (err) this.logger.debug({ err, peer: `${peer.address}:${peer.port}` }, 'udp send failed');
-    });
+    // No callback: a failed send is emitted as the socket's 'error' event (logged above),
+    // which saves a closure and a tick per datagram on the hot path.
+    s.send(data, peer.port, peer.address);
   }
 
   address(): PeerAddress {

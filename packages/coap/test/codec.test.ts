@@ -68,3 +68,11 @@ test('RFC 7252 §4.8: transmission parameters are per endpoint and validated', (
   assert.equal(p.processingDelayMs, 1000);
   assert.throws(() => deriveParameters({ ackRandomFactor: 0.5 }));
 });
+
+test('why our own codec: coap-packet 1.1 accepts messages RFC 7252 §3 calls format errors; we reject them', async () => {
+  const { default: coapPacket } = (await import('coap-packet')) as unknown as { default: { parse(b: Buffer): unknown } };
+  for (const h of ['4901000001020304050607080900', '40010001ff', '4201000101', '40010001b5616263']) {
+    assert.doesNotThrow(() => coapPacket.parse(Buffer.from(h, 'hex')), h);
+    assert.throws(() => parseMessage(fromHex(h)), (e) => CoapErrors.formatError.is(e), h);
+  }
+});

@@ -45,6 +45,17 @@ function encodeGet(path: string[], mid: number, token: number): Buffer {
   return Buffer.from(parts);
 }
 
+/** Writes MID and token into a copy of the pre-encoded request. */
+function stamp(template: Buffer, mid: number, token: number): Buffer {
+  const b = Buffer.allocUnsafe(template.length);
+  template.copy(b);
+  b[2] = (mid >>> 8) & 0xff;
+  b[3] = mid & 0xff;
+  b[4] = (token >>> 8) & 0xff;
+  b[5] = token & 0xff;
+  return b;
+}
+
 interface SockState {
   sock: Socket;
   nextMid: number;
@@ -67,6 +78,7 @@ export async function runCoapLoad(o: CoapLoadOptions): Promise<CoapLoadResult> {
   let running = true;
   let midsExhausted = false;
   let token = 1;
+  const template = encodeGet(o.path, 0, 0);
   const send = (s: SockState) => {
     if (!running) return;
     if (s.used >= 0xffff) {
@@ -78,7 +90,7 @@ export async function runCoapLoad(o: CoapLoadOptions): Promise<CoapLoadResult> {
     s.used++;
     token = (token + 1) & 0xffff;
     s.outstanding.set(mid, performance.now());
-    s.sock.send(encodeGet(o.path, mid, token), o.port, o.host);
+    s.sock.send(stamp(template, mid, token), o.port, o.host);
   };
   for (const s of states) {
     s.sock.on('message', (m) => {
