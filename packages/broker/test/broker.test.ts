@@ -181,6 +181,31 @@ describe('broker over real sockets', () => {
     await c.endAsync();
   });
 
+  it('clients() lists connected clients with user and listener; disconnect() closes one', async () => {
+    const c = await connected(tcp, { clientId: 'listed', username: 'alice', password: 'wonderland' });
+    const me = broker.clients().find((x) => x.clientId === 'listed');
+    assert.equal(me?.username, 'alice');
+    assert.equal(me?.listener, 'mqtt:tcp');
+    assert.equal(me?.remoteAddress, HOST);
+    const closed = once(c, 'close');
+    assert.equal(broker.disconnect('listed'), true);
+    await closed;
+    assert.equal(broker.disconnect('nobody'), false);
+    c.end(true);
+  });
+
+  it('MQTT 3.1.1 §4.7.2: an in-process # subscription does not receive $SYS topics', async () => {
+    const seen: string[] = [];
+    const unsub = await broker.subscribe('#', (m) => {
+      seen.push(m.topic);
+    });
+    await new Promise((r) => setTimeout(r, 250)); // $SYS is published every 100 ms here
+    await broker.publish('plain/topic', 'x');
+    await waitFor(() => seen.includes('plain/topic'));
+    assert.ok(seen.every((t) => !t.startsWith('$')), seen.join(','));
+    await unsub();
+  });
+
   it('MQTT 3.1.1 §3.3.1.2: a client cannot publish into $SYS', async () => {
     const c = await connected(tcp);
     await c.subscribeAsync('$SYS/broker/version');
