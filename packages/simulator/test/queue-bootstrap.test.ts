@@ -5,6 +5,7 @@ import type { PeerAddress } from '@m2mhub/core';
 import {
   BootstrapServer,
   ContentFormat,
+  DEFAULT_REGISTER_LIMITS,
   type Lwm2mServerEvents,
   createBootstrapEndpoint,
   createLwm2mServer,
@@ -103,6 +104,23 @@ describe('simulated devices: queue mode and bootstrap over UDP 127.0.0.1', () =>
     } finally {
       await dep.close();
       await bep.close();
+      await ep.close();
+      await server.close();
+    }
+  });
+
+  it('LwM2M Transport §6.4.3: a 1.2 client retries with 1.1 after 4.12 from a 1.0/1.1-only server (Anjay behaviour)', async () => {
+    const server = createLwm2mServer({ config: { register: { ...DEFAULT_REGISTER_LIMITS, versions: ['1.0', '1.1'] } } });
+    const ep = createServerEndpoint(server, { transport: udp() });
+    await ep.start();
+    const dev = new SimulatedDevice({ ...basicProfile('anjay-like', '1.2'), fallbackVersions: ['1.1'], server: ep.address() });
+    const dep = await startDevice(dev);
+    try {
+      assert.equal((await dev.register()).code, '2.01');
+      assert.equal(dev.lwm2mVersion, '1.1');
+      assert.equal((await server.getRegistration('anjay-like'))?.lwm2mVersion, '1.1');
+    } finally {
+      await dep.close();
       await ep.close();
       await server.close();
     }
