@@ -150,11 +150,8 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
       connectTimeout: limits.connectTimeoutMs,
       keepaliveLimit: limits.maxKeepaliveSeconds,
       preConnect(client, packet, done) {
-        // DESIGN.md §1: MQTT 3.1 and 3.1.1 only (Aedes would otherwise accept some 5.0).
-        if (packet.protocolVersion !== 3 && packet.protocolVersion !== 4) {
-          const err = Object.assign(new Error('unacceptable protocol version'), { returnCode: 1 });
-          return done(err, false);
-        }
+        // DESIGN.md §1: MQTT 3.1 and 3.1.1 only; Aedes answers any other level with
+        // CONNACK 0x01 [MQTT-3.1.2-2] after this hook, so it is not refused here.
         const meta = connMeta.get(client.conn);
         const info: ClientInfo = { clientId: packet.clientId };
         if (packet.username !== undefined) info.username = packet.username;

@@ -166,6 +166,17 @@ describe('broker over real sockets', () => {
     await c.endAsync();
   });
 
+  it('MQTT 3.1.1 §3.1.2.2 [MQTT-3.1.2-2]: a CONNECT with protocol level 5 gets CONNACK 0x01', async () => {
+    const sock = netConnect(broker.ports()['mqtt:tcp']!, HOST);
+    await once(sock, 'connect');
+    const chunks: Buffer[] = [];
+    sock.on('data', (d: Buffer) => chunks.push(d));
+    // CONNECT, "MQTT", level 5, clean session, keepalive 60, properties length 0, client id "v5"
+    sock.write(Buffer.from([0x10, 0x0f, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x05, 0x02, 0x00, 0x3c, 0x00, 0x00, 0x02, 0x76, 0x35]));
+    await once(sock, 'close');
+    assert.deepEqual([...Buffer.concat(chunks)], [0x20, 0x02, 0x00, 0x01]);
+  });
+
   it('$SYS/broker statistics are published (Mosquitto topics)', async () => {
     const c = await connected(tcp);
     // The first message is the retained snapshot (which may predate this client); wait for a live one.
