@@ -26,7 +26,7 @@ export type ExecFailure = 'timeout' | 'reset' | 'not_registered' | 'invalid' | '
 
 export interface DeviceExecutor {
   /** Sends one request to a registered device and resolves its answer; rejects on failure (see `classify`). */
-  send(ep: string, req: DeviceRequest, opts: { timeoutMs: number; onAck?: () => void }): Promise<DeviceResponse>;
+  send(ep: string, req: DeviceRequest, opts: { timeoutMs: number }): Promise<DeviceResponse>;
   /** Maps a rejection of `send` to a failure kind. */
   classify(err: unknown): ExecFailure;
   /** True when the endpoint is registered on another node of the cluster (its command is not ours). */
@@ -86,6 +86,8 @@ interface Session {
   sweep: TimerHandle | undefined;
   observations: Map<string, Observation>;
   byObsId: Map<string, Observation>;
+  /** Commands sent to the device and not answered yet, oldest first, with whether an Empty ACK came. */
+  running: { raw: JsonObject; acked: boolean }[];
   connectedAt: number;
   messagesIn: number;
   messagesOut: number;
@@ -122,6 +124,8 @@ export class Lwm2mGatewayCore {
   private readonly cfg: Lwm2mGatewayConfig;
   readonly topics: Lwm2mTopics;
   private readonly sessions = new Map<string, Session>();
+  /** "address:port" of each device -> endpoint (to attribute an Empty ACK). */
+  private readonly byAddress = new Map<string, string>();
   /** topic-safe endpoint -> endpoint */
   private readonly byTopicKey = new Map<string, string>();
   private readonly dedupe: Dedupe;
@@ -204,12 +208,14 @@ export class Lwm2mGatewayCore {
       sweep: undefined,
       observations: new Map(),
       byObsId: new Map(),
+      running: [],
       connectedAt: this.deps.scheduler.wallNow(),
       messagesIn: 0,
       messagesOut: 0,
     };
     this.sessions.set(info.ep, s);
     this.byTopicKey.set(topicSafe(info.ep), info.ep);
+    this.byAddress.set(`${info.address}:${info.port}`, info.ep);
     this.stats.clients = this.sessions.size;
     if (opts.restored) {
       s.awake = !info.queueMode;
@@ -235,6 +241,8 @@ export class Lwm2mGatewayCore {
     const hasObjects = info.objectList !== undefined;
     s.regData = { ...s.regData, ...regData(info) };
     if (info.objectList !== undefined) s.objectList = info.objectList;
+    this.byAddress.delete(`${s.info.address}:${s.info.port}`);
+    this.byAddress.set(`${info.address}:${info.port}`, info.ep);
     s.info = info;
     this.emit('update', info.ep);
     if (this.cfg.update_msg_publish_condition === 'always' || hasObjects) {
@@ -294,6 +302,20 @@ export class Lwm2mGatewayCore {
     const reply = makeReply(ep, 'notify', obs.raw, obs.reqPath, res.code, content ? { content: content as unknown as JsonObject[] } : {});
     reply.seqNum = obs.seq;
     await this.publish('notify', ep, reply);
+  }
+
+  /**
+   * RFC 7252 §5.2.2: the device acknowledged a request with an Empty ACK, its response comes
+   * later. Published as EMQX's `ack` (the command with msgType "ack") for the oldest command
+   * of that device not acknowledged yet.
+   */
+  emptyAck(peer: { address: string; port: number }): void {
+    const ep = this.byAddress.get(`${peer.address}:${peer.port}`);
+    const s = ep === undefined ? undefined : this.sessions.get(ep);
+    const entry = s?.running.find((r) => !r.acked);
+    if (!s || !entry) return;
+    entry.acked = true;
+    void this.publish('response', s.ep, makeCommandEcho(s.ep, 'ack', entry.raw));
   }
 
   /** An observation ended on the device side (RST, error code): forget it. */
@@ -479,14 +501,15 @@ export class Lwm2mGatewayCore {
         return;
       }
       let res: DeviceResponse;
+      const entry = { raw: parsed.raw, acked: false };
+      s.running.push(entry);
       try {
-        res = await this.deps.executor.send(s.ep, req, {
-          timeoutMs: this.cfg.request_timeout * 1000,
-          onAck: () => void this.publish('response', s.ep, makeCommandEcho(s.ep, 'ack', parsed.raw)),
-        });
+        res = await this.deps.executor.send(s.ep, req, { timeoutMs: this.cfg.request_timeout * 1000 });
       } catch (err) {
         await this.failed(s, parsed, err);
         return;
+      } finally {
+        s.running.splice(s.running.indexOf(entry), 1);
       }
       s.messagesIn++;
       this.afterResponse(s, parsed, res);
@@ -584,6 +607,8 @@ export class Lwm2mGatewayCore {
     s.sweep?.cancel();
     this.sessions.delete(s.ep);
     if (this.byTopicKey.get(topicSafe(s.ep)) === s.ep) this.byTopicKey.delete(topicSafe(s.ep));
+    const addr = `${s.info.address}:${s.info.port}`;
+    if (this.byAddress.get(addr) === s.ep) this.byAddress.delete(addr);
     this.stats.clients = this.sessions.size;
   }
 

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { CoapEndpoint, type IncomingRequest, UdpTransport } from '@m2mhub/coap';
-import type { DatagramTransport, Logger, Scheduler } from '@m2mhub/core';
+import type { DatagramTransport, Logger, PeerAddress, Scheduler } from '@m2mhub/core';
 import { createDtlsTransport } from '@m2mhub/dtls';
 import type { ClientQuery, Gateway, GatewayClientInfo, GatewayContext, GatewayFactory, GatewayStats, ListenerStatus } from '@m2mhub/gateway';
 import { createLwm2mServer, createObjectRegistry, type Lwm2mServer, type Lwm2mServerConfig, type ModelProvider } from '@m2mhub/lwm2m';
@@ -65,13 +65,22 @@ export function attachListener(
   endpoint: CoapEndpoint,
   lifetimes?: Pick<Lwm2mGatewayConfig, 'lifetime_min' | 'lifetime_max'>,
   queries?: RegistrationQueries,
+  onEmptyAck?: (peer: PeerAddress) => void,
 ): void {
   endpoint.fallback((req) => {
     const r = lifetimes && req.path[0] === 'rd' && req.method === 'POST' ? clampLt(req, lifetimes) : req;
     queries?.see(r);
     return server.handleRequest(name, r);
   });
-  endpoint.hooks = server.hooks(name);
+  const hooks = server.hooks(name);
+  endpoint.hooks = {
+    ...hooks,
+    onActivity: (d, msg) => {
+      hooks.onActivity?.(d, msg);
+      // RFC 7252 §5.2.2: an Empty ACK means the response will come separately (EMQX's `ack`).
+      if (onEmptyAck && msg.type === 'ACK' && msg.code === '0.00') onEmptyAck(d.peer);
+    },
+  };
   const kind = endpoint.transport.kind;
   server.addTransport({
     name,
@@ -189,14 +198,14 @@ export class Lwm2mGateway implements Gateway {
         random: ctx.random,
         logger: ctx.logger,
       });
-      attachListener(server, 'udp', ep, cfg, queries);
+      attachListener(server, 'udp', ep, cfg, queries, (peer) => core.emptyAck(peer));
       this.listenerState.push({ id: 'lwm2m:udp:default', type: 'udp', endpoint: ep });
     }
     if (cfg.dtls.enable) {
       const spec: DtlsListenerSpec = { bind: cfg.dtls.bind, port: cfg.dtls.port, credentials: this.credentials, scheduler: ctx.scheduler, logger: ctx.logger };
       const transport = (this.opts.dtlsTransport ?? defaultDtlsTransport)(spec);
       const ep = new CoapEndpoint({ transport, scheduler: ctx.scheduler, random: ctx.random, logger: ctx.logger });
-      attachListener(server, 'dtls', ep, cfg, queries);
+      attachListener(server, 'dtls', ep, cfg, queries, (peer) => core.emptyAck(peer));
       this.listenerState.push({ id: 'lwm2m:dtls:default', type: 'dtls', endpoint: ep });
     }
     await server.start();

@@ -259,4 +259,35 @@ describe('LwM2M gateway end to end (real broker, UDP, simulated devices, MQTT.js
       await h2.close();
     }
   });
+
+  it('RFC 7252 §5.2.2: a device answering with an Empty ACK first gives EMQX\'s ack, then the reply', async () => {
+    // A device written directly on our CoAP endpoint whose handler is slower than its
+    // separate-response delay, so it sends an Empty ACK and the response later.
+    const dev = new CoapEndpoint({ transport: new UdpTransport({ address: '127.0.0.1', port: 0 }), limits: { separateResponseDelayMs: 30 } });
+    dev.fallback(async () => {
+      await new Promise((r) => setTimeout(r, 200));
+      return { code: '2.05', contentFormat: ContentFormat.TEXT, payload: new TextEncoder().encode('slow') };
+    });
+    try {
+      await dev.start();
+      const res = await dev.request(h.udpAddress(), {
+        method: 'POST',
+        path: ['rd'],
+        query: ['ep=slowpoke', 'lt=300', 'lwm2m=1.1', 'b=U'],
+        contentFormat: ContentFormat.LINK,
+        payload: new TextEncoder().encode('</3/0>'),
+      });
+      assert.equal(res.code, '2.01');
+      const from = h.received.length;
+      await h.publish('dn/slowpoke', { reqID: 's1', msgType: 'read', data: { path: '/3/0/0' } });
+      const reply = await h.waitFor((r) => r.topic === 'up/resp' && r.json.reqID === 's1' && r.json.msgType === 'read', 5000, from);
+      assert.deepEqual((reply.json.data as { content: unknown }).content, [{ path: '/3/0/0', value: 'slow' }]);
+      const acks = h.received.slice(from).filter((r) => r.topic === 'up/resp' && r.json.reqID === 's1' && r.json.msgType === 'ack');
+      assert.equal(acks.length, 1);
+      assert.deepEqual(acks[0]!.json.data, { path: '/3/0/0' });
+      assert.ok(h.received.indexOf(acks[0]!) < h.received.indexOf(reply), 'ack before the reply');
+    } finally {
+      await dev.close();
+    }
+  });
 });
