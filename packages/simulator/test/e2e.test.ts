@@ -170,6 +170,11 @@ describe('LwM2M server <-> simulated device over UDP 127.0.0.1', () => {
     const r10 = await server.read('basic-10', '/3303/0');
     assert.equal(r10.contentFormat, ContentFormat.TLV);
     assert.equal(r10.content!.find((v) => v.path === '/3303/0/5700')?.value, 21.5);
+    // LwM2M 1.0 Create in TLV: the instance id travels in the Object Instance TLV.
+    const c10 = await server.create('basic-10', '/3303', [{ path: '/3303/5/5750', value: 'Garage' }], 5);
+    assert.equal(c10.code, '2.01');
+    assert.equal(c10.location, '/3303/5');
+    assert.equal((await server.read('basic-10', '/3303/5/5750')).content?.[0]?.value, 'Garage');
     const r12 = await server.read('basic-12', '/3303/0');
     assert.equal(r12.contentFormat, ContentFormat.SENML_CBOR);
     assert.equal(r12.content!.find((v) => v.path === '/3303/0/5701')?.value, 'Cel');

@@ -108,7 +108,9 @@ export function toCoapRequest(req: DeviceRequest, reg: Registration, ctx: Bindin
         method: 'POST',
         path: uriPath(reg, req.path),
         contentFormat: format,
-        payload: encodeValues(ctx, reg, format, req.instanceId === undefined ? obj : obj.child(req.instanceId), req.values),
+        // Encoded against the object path, so TLV wraps the resources in an Object Instance
+        // TLV carrying the new instance id (LwM2M Core §6.3.6 / Appendix: TLV for Create).
+        payload: encodeValues(ctx, reg, format, obj, withInstance(req.values, req.path, req.instanceId)),
       };
     }
     case 'delete':
@@ -139,6 +141,15 @@ export function toCoapRequest(req: DeviceRequest, reg: Registration, ctx: Bindin
     case 'cancel-observation':
       throw ServerErrors.invalidRequest('cancel-observation has no CoAP request of its own');
   }
+}
+
+/** Create values relative to the object get the requested instance id put in their paths. */
+function withInstance(values: ResourceValue[], objectPath: string, instanceId: number | undefined): ResourceValue[] {
+  if (instanceId === undefined) return values;
+  return values.map((v) => {
+    const p = Lwm2mPath.parse(v.path);
+    return p.instanceId === instanceId ? v : { ...v, path: `${objectPath}/${instanceId}${v.path.slice(objectPath.length)}` };
+  });
 }
 
 function nonTextFormat(reg: Registration): number {
