@@ -18,6 +18,8 @@ export interface CoapLoadOptions {
   warmupMs: number;
   /** A request with no answer after this long is counted lost and replaced. */
   timeoutMs: number;
+  /** Called (and awaited) right before and after the measured window, e.g. to sample server CPU time. */
+  onMeasure?: (phase: 'start' | 'end') => Promise<void>;
 }
 
 export interface CoapLoadResult {
@@ -121,11 +123,13 @@ export async function runCoapLoad(o: CoapLoadOptions): Promise<CoapLoadResult> {
   }, 50);
   for (let i = 0; i < o.concurrency; i++) send(states[i % states.length]!);
   await new Promise((r) => setTimeout(r, o.warmupMs));
+  await o.onMeasure?.('start');
   measuring = true;
   const start = performance.now();
   await new Promise((r) => setTimeout(r, o.durationMs));
   measuring = false;
   const elapsed = performance.now() - start;
+  await o.onMeasure?.('end');
   running = false;
   clearInterval(sweep);
   await new Promise((r) => setTimeout(r, 100));
