@@ -109,6 +109,8 @@ export interface Broker extends BrokerClient {
   /** Actual bound port per listener name. */
   ports(): Record<string, number>;
   counters(): BrokerCounters;
+  /** Open network connections over all listeners (what max_connections bounds). */
+  connections(): number;
   clients(): ConnectedClient[];
   /** Closes a connected client's connection; false when not connected. */
   disconnect(clientId: string): boolean;
@@ -394,6 +396,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
       return Object.fromEntries(running.map((l) => [l.spec.name, l.port()]));
     },
     counters: () => ({ ...counters }),
+    connections: () => liveConns.size,
     clients: () => [...clients.values()].map((c) => ({ ...c.meta })),
     disconnect(clientId) {
       const c = clients.get(clientId);

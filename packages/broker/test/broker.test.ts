@@ -232,6 +232,31 @@ describe('broker over real sockets', () => {
 });
 
 describe('broker limits', () => {
+  it('mqtt.limits.max_connections: a connection over the limit is closed; a freed slot is usable again', async () => {
+    const broker = await createBroker({
+      listeners: [{ name: 'mqtt:tcp', transport: 'tcp', port: 0, bind: HOST }],
+      persistence: { kind: 'memory' },
+      limits: { maxConnections: 2 },
+      sysIntervalMs: 0,
+    });
+    await broker.listen();
+    const url = `mqtt://${HOST}:${broker.ports()['mqtt:tcp']}`;
+    try {
+      const a = await connected(url);
+      const b = await connected(url);
+      const c = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 2000 });
+      await once(c, 'close');
+      assert.equal(c.connected, false);
+      await a.endAsync();
+      await waitFor(() => broker.connections() === 1);
+      const d = await connected(url);
+      await Promise.all([b.endAsync(), d.endAsync()]);
+      c.end(true);
+    } finally {
+      await broker.stop();
+    }
+  });
+
   // Both backends: the level one regressed (every message dropped) when the bound re-entered itself.
   for (const kind of ['memory', 'level'] as const) {
   it(`mqtt.limits.max_queued (${kind}): an offline persistent session keeps at most N messages, the rest are dropped for it only`, async () => {
