@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CoapEndpoint, UdpTransport } from '@m2mhub/coap';
+import { createSocket } from 'node:dgram';
+import { CoapEndpoint, OptionNumber, parseMessage, serializeMessage, UdpTransport } from '@m2mhub/coap';
 import { ContentFormat } from '@m2mhub/lwm2m';
 import { basicProfile, wakaamaProfile } from '@m2mhub/simulator';
 import { Harness } from './harness';
@@ -288,6 +289,42 @@ describe('LwM2M gateway end to end (real broker, UDP, simulated devices, MQTT.js
       assert.ok(h.received.indexOf(acks[0]!) < h.received.indexOf(reply), 'ack before the reply');
     } finally {
       await dev.close();
+    }
+  });
+
+  it('RFC 7252 §4.2: a device that answers a request with a Reset gives coap_reset', async () => {
+    const sock = createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+    const gw = h.udpAddress();
+    let registered: () => void = () => {};
+    const done = new Promise<void>((r) => {
+      registered = r;
+    });
+    sock.on('message', (buf) => {
+      const msg = parseMessage(new Uint8Array(buf));
+      if (msg.type === 'ACK' && msg.code === '2.01') registered();
+      // Every request from the server gets an RST with its message id.
+      if (msg.type === 'CON' && msg.code.startsWith('0.')) sock.send(serializeMessage({ type: 'RST', code: '0.00', messageId: msg.messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) }), gw.port, gw.address);
+    });
+    try {
+      const reg = serializeMessage({
+        type: 'CON',
+        code: '0.02',
+        messageId: 77,
+        token: new Uint8Array([1, 2]),
+        options: [
+          { number: OptionNumber.UriPath, value: new TextEncoder().encode('rd') },
+          { number: OptionNumber.UriQuery, value: new TextEncoder().encode('ep=rst-dev') },
+        ],
+        payload: new TextEncoder().encode('</3/0>'),
+      });
+      sock.send(reg, gw.port, gw.address);
+      await done;
+      const r = await h.command('rst-dev', { reqID: 'x', msgType: 'read', data: { path: '/3/0/0' } });
+      assert.equal(r.msgType, 'coap_reset');
+      assert.deepEqual(r.data, { path: '/3/0/0' });
+    } finally {
+      sock.close();
     }
   });
 });
