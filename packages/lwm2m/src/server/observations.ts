@@ -32,6 +32,8 @@ export interface ObservationEvents {
 
 interface LiveObservation {
   record: ObservationRecord;
+  /** The registration, kept to type notifications without a store read each (refreshed on Update). */
+  reg?: Registration;
   /** Absent for an observation restored from the store (no CoAP state after a restart). */
   cancel?: (mode: 'active' | 'passive') => Promise<ClientResponse | undefined>;
 }
@@ -77,7 +79,7 @@ export class Observations {
     const early: ClientResponse[] = [];
     const handlers: ObserveHandlers = {
       onNotify: (res) => {
-        if (record) this.notify(record, res);
+        if (record) this.notify(this.live.get(record.id) ?? { record, reg }, res);
         else early.push(res);
       },
       onEnd: (reason) => {
@@ -97,36 +99,51 @@ export class Observations {
     const id = toHex(obs.token);
     record = { id, registrationId: reg.id, endpoint: reg.endpoint, paths, composite: req.kind === 'observe-composite', createdAt: this.scheduler.wallNow() };
     if (coapReq.accept !== undefined) record.contentFormat = coapReq.accept;
-    this.live.set(id, { record, cancel: (mode) => obs.cancel(mode) });
+    const live: LiveObservation = { record, reg, cancel: (mode) => obs.cancel(mode) };
+    this.live.set(id, live);
     await this.store.put(record);
     out.observationId = id;
-    for (const res of early) this.notify(record, res);
+    for (const res of early) this.notify(live, res);
     return out;
   }
 
-  private notify(record: ObservationRecord, res: ClientResponse): void {
-    void this.registrations.get(record.registrationId).then((reg) => {
-      if (!reg) return;
-      const ev: NotificationEvent = {
-        observationId: record.id,
-        endpoint: record.endpoint,
-        registrationId: record.registrationId,
-        paths: record.paths,
-        composite: record.composite,
-        code: res.code,
-        codeName: codeName(res.code),
-      };
-      if (res.observe !== undefined) ev.seqNum = res.observe;
-      if (res.contentFormat !== undefined) ev.contentFormat = res.contentFormat;
-      if (res.code.startsWith('2.')) {
-        try {
-          ev.content = decodeContent(res, record.composite ? Lwm2mPath.ROOT : Lwm2mPath.parse(record.paths[0]!), reg, this.binding);
-        } catch (e) {
-          ev.error = { code: isM2MError(e) ? e.code : ServerErrors.badResponse.code, message: (e as Error).message };
-        }
+  /** An Update may change object versions: later notifications are typed with the new ones. */
+  refresh(reg: Registration): void {
+    for (const o of this.live.values()) if (o.record.registrationId === reg.id) o.reg = reg;
+  }
+
+  private notify(live: LiveObservation, res: ClientResponse): void {
+    if (live.reg) this.publish(live.record, live.reg, res);
+    else {
+      // Restored after a restart: read the registration once.
+      void this.registrations.get(live.record.registrationId).then((reg) => {
+        if (!reg) return;
+        live.reg = reg;
+        this.publish(live.record, reg, res);
+      });
+    }
+  }
+
+  private publish(record: ObservationRecord, reg: Registration, res: ClientResponse): void {
+    const ev: NotificationEvent = {
+      observationId: record.id,
+      endpoint: record.endpoint,
+      registrationId: record.registrationId,
+      paths: record.paths,
+      composite: record.composite,
+      code: res.code,
+      codeName: codeName(res.code),
+    };
+    if (res.observe !== undefined) ev.seqNum = res.observe;
+    if (res.contentFormat !== undefined) ev.contentFormat = res.contentFormat;
+    if (res.code.startsWith('2.')) {
+      try {
+        ev.content = decodeContent(res, record.composite ? Lwm2mPath.ROOT : Lwm2mPath.parse(record.paths[0]!), reg, this.binding);
+      } catch (e) {
+        ev.error = { code: isM2MError(e) ? e.code : ServerErrors.badResponse.code, message: (e as Error).message };
       }
-      this.events.notification(ev);
-    });
+    }
+    this.events.notification(ev);
   }
 
   /**
@@ -136,7 +153,7 @@ export class Observations {
   matchUnmatched(res: ClientResponse, registrationIdAtPeer: string | undefined): boolean {
     const live = this.live.get(toHex(res.token));
     if (!live || registrationIdAtPeer !== live.record.registrationId) return false;
-    this.notify(live.record, res);
+    this.notify(live, res);
     return true;
   }
 

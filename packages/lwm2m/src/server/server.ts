@@ -167,6 +167,7 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
         if (reg.queueMode) this.queue.wake(reg.endpoint, reg.id);
       },
       updated: (reg, previous) => {
+        this.observations.refresh(reg);
         this.emit('updated', { registration: reg, previous });
         if (reg.queueMode) this.queue.wake(reg.endpoint, reg.id);
       },
