@@ -151,6 +151,8 @@ export class Lwm2mGatewayCore {
 
   /** Subscribes the command filter (one wildcard filter for every device). */
   async start(): Promise<void> {
+    // One subscription only: a second matching one would deliver each command twice.
+    if (this.unsubscribe) return;
     const { topic, qos } = this.topics.commandWildcard();
     if (!this.topics.commandFilterIsPerDevice()) {
       this.deps.logger.warn({ topic }, 'lwm2m command topic has no endpoint placeholder: every device receives every command (as EMQX)');

@@ -4,6 +4,7 @@ import { createSocket } from 'node:dgram';
 import { CoapEndpoint, OptionNumber, parseMessage, serializeMessage, UdpTransport } from '@m2mhub/coap';
 import { ContentFormat } from '@m2mhub/lwm2m';
 import { basicProfile, wakaamaProfile } from '@m2mhub/simulator';
+import { Dedupe } from '../src/index';
 import { Harness } from './harness';
 
 describe('LwM2M gateway end to end (real broker, UDP, simulated devices, MQTT.js)', () => {
@@ -326,5 +327,22 @@ describe('LwM2M gateway end to end (real broker, UDP, simulated devices, MQTT.js
     } finally {
       sock.close();
     }
+  });
+
+  it('a command is executed once: the gateway holds one subscription, and a broker message seen twice (same id) is dropped', async () => {
+    const d = await h.device(basicProfile('once', '1.1'));
+    const seen: string[] = [];
+    d.on('request', (r) => seen.push(`${r.method} ${r.path}`));
+    await h.gateway.gatewayCore!.start(); // a second start must not subscribe again
+    await h.command('once', { reqID: 'one', msgType: 'read', data: { path: '/3/0/2' } });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(seen.filter((x) => x === 'GET /3/0/2').length, 1);
+    assert.equal(h.received.filter((r) => r.topic === 'up/resp' && r.json.reqID === 'one').length, 1);
+    const dd = new Dedupe(2);
+    assert.equal(dd.first({ id: 'b1:1' }), true);
+    assert.equal(dd.first({ id: 'b1:1' }), false);
+    const same = {};
+    assert.equal(dd.first(same), true);
+    assert.equal(dd.first(same), false);
   });
 });
