@@ -14,7 +14,7 @@ import type { CipherSuite } from './crypto/suites';
 import { alertFor, DtlsErrors } from './errors';
 import { encodeHandshake, fragmentMessage, parseFragments } from './handshake/codec';
 import { type HandshakeMessage, Reassembler } from './handshake/reassembler';
-import { type DtlsRecord, encodeRecord } from './record/codec';
+import { type DtlsRecord, encodeRecord, writeRecordHeader } from './record/codec';
 import { createProtection, type RecordProtection } from './record/protection';
 import { ReplayWindow } from './record/replay-window';
 
@@ -171,6 +171,30 @@ export class Connection {
   // ---------------------------------------------------------------- inbound
 
   receive(records: DtlsRecord[], from: PeerAddress): void {
+    // Fast path: nothing queued and no async step running (the common application-data case).
+    if (!this.busy && this.inbox.length === 0 && records.length === 1 && this.state !== 'closed') {
+      let r: void | Promise<void>;
+      try {
+        r = this.processRecord(records[0] as DtlsRecord, from);
+      } catch (err) {
+        this.fail(err);
+        return;
+      }
+      if (r) {
+        this.busy = true;
+        r.then(
+          () => {
+            this.busy = false;
+            this.pump();
+          },
+          (err: unknown) => {
+            this.busy = false;
+            this.fail(err);
+          },
+        );
+      }
+      return;
+    }
     for (const rec of records) {
       if (this.inbox.length >= this.ctx.limits.maxQueuedRecords) break;
       this.inbox.push({ rec, from });
@@ -351,10 +375,13 @@ export class Connection {
       const inner = new Uint8Array(payload.length + 1);
       inner.set(payload, 0);
       inner[payload.length] = type;
-      const frag = ws.protection.seal(ContentType.tls12Cid, DTLS_1_2, epoch, seq, cid, inner);
-      return encodeRecord(ContentType.tls12Cid, DTLS_1_2, epoch, seq, frag, cid);
+      const rec = ws.protection.seal(ContentType.tls12Cid, DTLS_1_2, epoch, seq, cid, inner, RECORD_HEADER_LENGTH + cid.length);
+      writeRecordHeader(rec, ContentType.tls12Cid, DTLS_1_2, epoch, seq, cid);
+      return rec;
     }
-    return encodeRecord(type, DTLS_1_2, epoch, seq, ws.protection.seal(type, DTLS_1_2, epoch, seq, undefined, payload));
+    const rec = ws.protection.seal(type, DTLS_1_2, epoch, seq, undefined, payload, RECORD_HEADER_LENGTH);
+    writeRecordHeader(rec, type, DTLS_1_2, epoch, seq);
+    return rec;
   }
 
   /** Sends a flight; with `expectReply` it retransmits on a doubling timer until the peer answers (RFC 6347 §4.2.4). */

@@ -65,6 +65,16 @@ export function encodeRecord(
   return out;
 }
 
+/** Writes the header of a record whose fragment already sits after it in `out` (RFC 6347 §4.1). */
+export function writeRecordHeader(out: Uint8Array, type: number, version: number, epoch: number, seq: number, cid?: Uint8Array): void {
+  const cidLen = cid ? cid.length : 0;
+  const fragLen = out.length - RECORD_HEADER_LENGTH - cidLen;
+  writeHeader(out, 0, type, version, epoch, seq);
+  if (cid) out.set(cid, 11);
+  out[11 + cidLen] = fragLen >>> 8;
+  out[12 + cidLen] = fragLen & 0xff;
+}
+
 function writeHeader(out: Uint8Array, o: number, type: number, version: number, epoch: number, seq: number): void {
   out[o] = type;
   out[o + 1] = version >>> 8;

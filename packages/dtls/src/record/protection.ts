@@ -18,7 +18,11 @@ import { writeEpochSeq } from './codec';
 export interface RecordProtection {
   /** Most bytes a protected record adds to its plaintext. */
   readonly overhead: number;
-  seal(type: number, version: number, epoch: number, seq: number, cid: Uint8Array | undefined, plaintext: Uint8Array): Uint8Array;
+  /**
+   * Returns `headroom` bytes (left zero for the caller's record header) followed by the
+   * protected fragment, so the record is built without another copy.
+   */
+  seal(type: number, version: number, epoch: number, seq: number, cid: Uint8Array | undefined, plaintext: Uint8Array, headroom?: number): Uint8Array;
   /** Returns the plaintext, or undefined when the record fails authentication. */
   open(type: number, version: number, epoch: number, seq: number, cid: Uint8Array | undefined, fragment: Uint8Array): Uint8Array | undefined;
 }
@@ -87,14 +91,15 @@ class AeadProtection implements RecordProtection {
     n.set(explicit, 4);
     return n;
   }
-  seal(type: number, version: number, epoch: number, seq: number, cid: Uint8Array | undefined, plaintext: Uint8Array): Uint8Array {
+  seal(type: number, version: number, epoch: number, seq: number, cid: Uint8Array | undefined, plaintext: Uint8Array, headroom = 0): Uint8Array {
     // RFC 6655 §3 / RFC 5288 §3: nonce_explicit is the 64-bit epoch||sequence of the record.
-    const explicit = new Uint8Array(EXPLICIT_NONCE);
-    writeEpochSeq(explicit, 0, epoch, seq);
-    const sealed = this.aead.seal(this.nonce(explicit), additionalData(type, version, epoch, seq, cid, plaintext.length), plaintext);
-    const out = new Uint8Array(EXPLICIT_NONCE + sealed.length);
-    out.set(explicit, 0);
-    out.set(sealed, EXPLICIT_NONCE);
+    const nonce = new Uint8Array(12);
+    nonce.set(this.salt, 0);
+    writeEpochSeq(nonce, 4, epoch, seq);
+    const sealed = this.aead.seal(nonce, additionalData(type, version, epoch, seq, cid, plaintext.length), plaintext);
+    const out = new Uint8Array(headroom + EXPLICIT_NONCE + sealed.length);
+    out.set(nonce.subarray(4), headroom);
+    out.set(sealed, headroom + EXPLICIT_NONCE);
     return out;
   }
   open(type: number, version: number, epoch: number, seq: number, cid: Uint8Array | undefined, fragment: Uint8Array): Uint8Array | undefined {
@@ -133,7 +138,7 @@ class CbcHmacProtection implements RecordProtection {
     out.set(b, a.length);
     return out;
   }
-  seal(type: number, version: number, epoch: number, seq: number, cid: Uint8Array | undefined, plaintext: Uint8Array): Uint8Array {
+  seal(type: number, version: number, epoch: number, seq: number, cid: Uint8Array | undefined, plaintext: Uint8Array, headroom = 0): Uint8Array {
     const mac = hmacSha256(this.keys.macKey, additionalData(type, version, epoch, seq, cid, plaintext.length), plaintext);
     const unpadded = plaintext.length + MAC + 1;
     const pad = (BLOCK - (unpadded % BLOCK)) % BLOCK;
@@ -143,9 +148,9 @@ class CbcHmacProtection implements RecordProtection {
     body.fill(pad, plaintext.length + MAC);
     const iv = this.random.bytes(BLOCK);
     const ct = this.crypt(true, iv, body);
-    const out = new Uint8Array(BLOCK + ct.length);
-    out.set(iv, 0);
-    out.set(ct, BLOCK);
+    const out = new Uint8Array(headroom + BLOCK + ct.length);
+    out.set(iv, headroom);
+    out.set(ct, headroom + BLOCK);
     return out;
   }
   open(type: number, version: number, epoch: number, seq: number, cid: Uint8Array | undefined, fragment: Uint8Array): Uint8Array | undefined {
