@@ -26,12 +26,12 @@ describe('LwM2M bootstrap server', () => {
     const plan = bs.plan(CONFIG);
     assert.deepEqual(
       plan.map((s) => `${s.method} ${s.path}`),
-      ['DELETE /0', 'DELETE /1', 'PUT /0/1', 'PUT /1/1', 'POST /bs'],
+      ['GET /', 'DELETE /0', 'DELETE /1', 'PUT /0/1', 'PUT /1/1', 'POST /bs'],
     );
-    const sec = plan[2]!.values!;
+    const sec = plan[3]!.values!;
     assert.deepEqual(sec.find((v) => v.path === '/0/1/2')?.value, 0, 'PSK security mode');
     assert.deepEqual(sec.find((v) => v.path === '/0/1/10')?.value, 7);
-    assert.equal(plan[3]!.values!.find((v) => v.path === '/1/1/7')?.value, 'UQ');
+    assert.equal(plan[4]!.values!.find((v) => v.path === '/1/1/7')?.value, 'UQ');
   });
 
   it('LwM2M Core §6.1.3: Bootstrap-Request -> 2.04, then TLV writes the device can decode, then Finish; the secret never appears in events', async () => {
@@ -49,9 +49,9 @@ describe('LwM2M bootstrap server', () => {
       assert.equal((await finished).endpoint, 'bs-dev');
       assert.deepEqual(
         dev.seen.map((s) => `${s.method} /${s.path.join('/')}`),
-        ['DELETE /0', 'DELETE /1', 'PUT /0/1', 'PUT /1/1', 'POST /bs'],
+        ['GET /', 'DELETE /0', 'DELETE /1', 'PUT /0/1', 'PUT /1/1', 'POST /bs'],
       );
-      const write = dev.seen[2]!;
+      const write = dev.seen[3]!;
       assert.equal(write.contentFormat, ContentFormat.TLV);
       const values = defaultCodecs().get(ContentFormat.TLV)!.decode(write.payload, { path: Lwm2mPath.parse('/0/1'), model: { getObject: () => undefined, getResource: () => undefined } });
       assert.ok(values.some((v) => v.path === '/0/1/0'));

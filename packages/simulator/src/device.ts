@@ -392,7 +392,8 @@ export class SimulatedDevice extends TypedEmitter<SimDeviceEvents> {
   }
 
   private discover(path: Lwm2mPath): OutgoingResponse {
-    if (!this.tree.exists(path) || path.level === 'root') return { code: '4.04' };
+    if (path.level === 'root') return this.bootstrapDiscover();
+    if (!this.tree.exists(path)) return { code: '4.04' };
     // LwM2M Core §5.4.2: the path itself, its instances / resources, with attributes.
     const links: string[] = [];
     const o = path.objectId!;
@@ -408,6 +409,20 @@ export class SimulatedDevice extends TypedEmitter<SimDeviceEvents> {
         const rv = inst.get(r);
         const dim = rv instanceof Map ? `;dim=${rv.size}` : '';
         links.push(`</${o}/${i}/${r}>${dim}${this.attributes.linkParams(Lwm2mPath.of(o, i, r))}`);
+      }
+    }
+    return { code: '2.05', contentFormat: ContentFormat.LINK, payload: utf8(links.join(',')) };
+  }
+
+  /** LwM2M Core §5.2.7.1 Bootstrap-Discover on "/": the enabler version, then objects and instances (with /0's ssid). */
+  private bootstrapDiscover(): OutgoingResponse {
+    if (this.lwm2mVersion === '1.0') return { code: '4.05' };
+    const links = [`</>;lwm2m=${this.lwm2mVersion}`];
+    for (const [id, o] of [...this.tree.objects].sort((a, b) => a[0] - b[0])) {
+      if (o.instances.size === 0) links.push(`</${id}>${o.version ? `;ver=${o.version}` : ''}`);
+      for (const [i, inst] of [...o.instances].sort((a, b) => a[0] - b[0])) {
+        const ssid = id === 0 ? inst.get(10) : id === 1 ? inst.get(0) : undefined;
+        links.push(`</${id}/${i}>${typeof ssid === 'number' && inst.get(1) !== true ? `;ssid=${ssid}` : ''}`);
       }
     }
     return { code: '2.05', contentFormat: ContentFormat.LINK, payload: utf8(links.join(',')) };

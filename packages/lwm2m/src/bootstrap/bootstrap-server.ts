@@ -16,13 +16,15 @@ export interface BootstrapServerConfig {
   requestTimeoutMs: number;
   /** Bootstrap sessions running at once (more: 5.03). */
   maxConcurrentSessions: number;
+  /** Characters of a Bootstrap-Discover answer kept in the step event. */
+  maxDiscoverLength: number;
 }
-export const DEFAULT_BOOTSTRAP_CONFIG: BootstrapServerConfig = { requestTimeoutMs: 30_000, maxConcurrentSessions: 1000 };
+export const DEFAULT_BOOTSTRAP_CONFIG: BootstrapServerConfig = { requestTimeoutMs: 30_000, maxConcurrentSessions: 1000, maxDiscoverLength: 4096 };
 
 export interface BootstrapServerEvents extends Record<string, unknown> {
   bootstrapStarted: { endpoint: string; peer: PeerAddress };
   /** Each step of a session (for the CoAP/admin logs); values never included. */
-  bootstrapStep: { endpoint: string; step: string; path: string; code: string };
+  bootstrapStep: { endpoint: string; step: string; path: string; code: string; /** Bootstrap-Discover answer. */ links?: string };
   bootstrapFinished: { endpoint: string };
   bootstrapFailed: { endpoint: string; step: string; error: string };
 }
@@ -37,9 +39,9 @@ export interface BootstrapServerOptions {
   defer?: (fn: () => void) => void;
 }
 
-interface Step {
-  name: 'delete' | 'write' | 'finish';
-  method: 'DELETE' | 'PUT' | 'POST';
+export interface BootstrapStep {
+  name: 'discover' | 'delete' | 'write' | 'finish';
+  method: 'GET' | 'DELETE' | 'PUT' | 'POST';
   path: string;
   values?: ResourceValue[];
 }
@@ -99,8 +101,11 @@ export class BootstrapServer extends TypedEmitter<BootstrapServerEvents> {
   }
 
   /** The steps of one session, in order (a data table, as Californium's handshake flights). */
-  plan(cfg: BootstrapConfig): Step[] {
-    const steps: Step[] = [];
+  plan(cfg: BootstrapConfig): BootstrapStep[] {
+    const steps: BootstrapStep[] = [];
+    // LwM2M Core §5.2.7.1 Bootstrap-Discover (1.1+): what the client has, for the logs;
+    // a 1.0 client's error answer does not stop the session.
+    if (cfg.discover !== false) steps.push({ name: 'discover', method: 'GET', path: '/' });
     for (const p of cfg.deletes ?? ['/0', '/1']) steps.push({ name: 'delete', method: 'DELETE', path: p });
     cfg.servers.forEach((s, i) => {
       const sec = s.securityInstanceId ?? i + 1;
@@ -138,8 +143,9 @@ export class BootstrapServer extends TypedEmitter<BootstrapServerEvents> {
     try {
       for (const step of this.plan(cfg)) {
         current = `${step.name} ${step.path}`;
-        const path = step.path === '/bs' ? ['bs'] : step.path.slice(1).split('/');
+        const path = step.path === '/bs' ? ['bs'] : step.path === '/' ? [] : step.path.slice(1).split('/');
         const req: Parameters<ServerTransport['request']>[1] = { method: step.method, path, timeoutMs: this.config.requestTimeoutMs };
+        if (step.name === 'discover') req.accept = ContentFormat.LINK;
         if (step.values) {
           const codec = this.codecs.get(format);
           if (!codec) throw ServerErrors.invalidRequest(`no codec for format ${format}`);
@@ -147,9 +153,11 @@ export class BootstrapServer extends TypedEmitter<BootstrapServerEvents> {
           req.payload = codec.encode(step.values, { path: Lwm2mPath.parse(step.path), model: this.model });
         }
         const res = await t.request(peer, req);
-        this.emit('bootstrapStep', { endpoint, step: step.name, path: step.path, code: res.code });
+        const ev: BootstrapServerEvents['bootstrapStep'] = { endpoint, step: step.name, path: step.path, code: res.code };
+        if (step.name === 'discover' && res.code === '2.05') ev.links = new TextDecoder().decode(res.payload).slice(0, this.config.maxDiscoverLength);
+        this.emit('bootstrapStep', ev);
         // LwM2M Core §6.1.7.5: a Delete of something absent is fine (4.04 tolerated).
-        const ok = res.code.startsWith('2.') || (step.name === 'delete' && res.code === '4.04');
+        const ok = res.code.startsWith('2.') || (step.name === 'delete' && res.code === '4.04') || step.name === 'discover';
         if (!ok) throw ServerErrors.bootstrapFailed(`${current} answered ${res.code}`);
       }
       this.emit('bootstrapFinished', { endpoint });

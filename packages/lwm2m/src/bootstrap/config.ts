@@ -29,6 +29,8 @@ export interface BootstrapServerAccount {
 
 export interface BootstrapConfig {
   endpoint: string;
+  /** Start with a Bootstrap-Discover of "/" (default true). */
+  discover?: boolean;
   /** Paths deleted first (Bootstrap-Delete, LwM2M Core §6.1.7.5); default ["/0", "/1"]. */
   deletes?: string[];
   servers: BootstrapServerAccount[];
