@@ -173,26 +173,7 @@ export class Connection {
   receive(records: DtlsRecord[], from: PeerAddress): void {
     // Fast path: nothing queued and no async step running (the common application-data case).
     if (!this.busy && this.inbox.length === 0 && records.length === 1 && this.state !== 'closed') {
-      let r: void | Promise<void>;
-      try {
-        r = this.processRecord(records[0] as DtlsRecord, from);
-      } catch (err) {
-        this.fail(err);
-        return;
-      }
-      if (r) {
-        this.busy = true;
-        r.then(
-          () => {
-            this.busy = false;
-            this.pump();
-          },
-          (err: unknown) => {
-            this.busy = false;
-            this.fail(err);
-          },
-        );
-      }
+      this.step(records[0] as DtlsRecord, from);
       return;
     }
     for (const rec of records) {
@@ -205,27 +186,31 @@ export class Connection {
   private pump(): void {
     while (!this.busy && this.inbox.length > 0 && this.state !== 'closed') {
       const item = this.inbox.shift() as Inbound;
-      let r: void | Promise<void>;
-      try {
-        r = this.processRecord(item.rec, item.from);
-      } catch (err) {
-        this.fail(err);
-        return;
-      }
-      if (r) {
-        this.busy = true;
-        r.then(
-          () => {
-            this.busy = false;
-            this.pump();
-          },
-          (err: unknown) => {
-            this.busy = false;
-            this.fail(err);
-          },
-        );
-      }
+      this.step(item.rec, item.from);
     }
+  }
+
+  /** Processes one record; an async step (credential lookup) holds the queue until it settles. */
+  private step(rec: DtlsRecord, from: PeerAddress): void {
+    let r: void | Promise<void>;
+    try {
+      r = this.processRecord(rec, from);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (!r) return;
+    this.busy = true;
+    r.then(
+      () => {
+        this.busy = false;
+        this.pump();
+      },
+      (err: unknown) => {
+        this.busy = false;
+        this.fail(err);
+      },
+    );
   }
 
   /** Can this connection authenticate a record of `epoch` (used to route records between an old session and a new handshake)? */
