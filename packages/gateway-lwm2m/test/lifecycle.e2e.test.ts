@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { basicProfile } from '@m2mhub/simulator';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { basicProfile, wakaamaProfile } from '@m2mhub/simulator';
 import { Harness } from './harness';
 
 const ph = (name: string) => `$${'{'}${name}}`;
@@ -24,6 +27,8 @@ describe('queue mode, lifecycle events, EMQX mountpoint (real broker, UDP, simul
       const reply = await h.waitFor((r) => r.topic === 'up/resp' && r.json.reqID === 'q1' && r.json.msgType === 'read', 3000, from);
       assert.equal(code(reply.json), '2.05');
       await h.waitFor((r) => r.topic === 'up/event' && r.json.ep === 'sleepy' && r.json.msgType === 'awake', 3000, from);
+      // update_msg_publish_condition = contains_object_list (default): an Update without objects is not published.
+      assert.equal(h.received.filter((r) => r.topic === 'up/update').length, 0);
     } finally {
       await h.close();
     }
@@ -117,6 +122,33 @@ describe('queue mode, lifecycle events, EMQX mountpoint (real broker, UDP, simul
       assert.equal(code(read), '2.05');
     } finally {
       await h.close();
+    }
+  });
+
+  it('xml_dir: a custom object definition types its values and makes auto-observe include it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'm2mhub-xml-'));
+    writeFileSync(
+      join(dir, '31024.xml'),
+      `<?xml version="1.0" encoding="UTF-8"?>
+<LWM2M><Object ObjectType="MODefinition"><Name>Wakaama test object</Name><ObjectID>31024</ObjectID><ObjectVersion>1.0</ObjectVersion>
+<MultipleInstances>Multiple</MultipleInstances><Mandatory>Optional</Mandatory><Resources>
+<Item ID="1"><Name>Label</Name><Operations>RW</Operations><MultipleInstances>Single</MultipleInstances><Mandatory>Mandatory</Mandatory><Type>String</Type></Item>
+<Item ID="2"><Name>Count</Name><Operations>RW</Operations><MultipleInstances>Single</MultipleInstances><Mandatory>Mandatory</Mandatory><Type>Integer</Type></Item>
+</Resources></Object></LWM2M>`,
+    );
+    const h = await Harness.start({ xml_dir: dir });
+    try {
+      await h.device(wakaamaProfile('with-xml'));
+      await h.waitFor((r) => r.json.is_auto_observe === true && (r.json.data as { reqPath: string }).reqPath === '/31024/12', 5000);
+      const paths = h.received.filter((r) => r.topic === 'up/resp' && r.json.is_auto_observe === true).map((r) => (r.json.data as { reqPath: string }).reqPath);
+      assert.deepEqual(paths.sort(), ['/3/0', '/31024/10', '/31024/11', '/31024/12']);
+      const w = await h.command('with-xml', { reqID: 'w', msgType: 'write', data: { path: '/31024/10/2', value: '42' } });
+      assert.equal(code(w), '2.04');
+      const r = await h.command('with-xml', { reqID: 'r', msgType: 'read', data: { path: '/31024/10/2' } });
+      assert.deepEqual((r.data as { content: unknown }).content, [{ path: '/31024/10/2', value: 42 }]);
+    } finally {
+      await h.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
