@@ -74,11 +74,15 @@ export const DEFAULT_SERVER_CONFIG: Lwm2mServerConfig = {
 };
 
 
+/** One line of the per-endpoint CoAP message log (inbound datagrams, outbound device requests). */
 export interface CoapLogEvent {
   direction: 'in' | 'out';
   listener: string;
   peerKey: string;
+  /** Set on outbound requests and on inbound datagrams of queue-mode devices. */
   endpoint?: string;
+  /** The registration at that peer, when there is one. */
+  registrationId?: string;
   type: string;
   code: string;
   messageId?: number;
@@ -293,8 +297,11 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
     const id = this.rd.registrationIdAt(listener, d.peerKey);
     if (this.listenerCount('message') > 0) {
       const ev: CoapLogEvent = { direction: 'in', listener, peerKey: d.peerKey, type: msg.type, code: msg.code, messageId: msg.messageId, token: toHex(msg.token), size: d.data.length };
-      const ep = id === undefined ? undefined : this.rd.queueEndpointOf(id);
-      if (ep !== undefined) ev.endpoint = ep;
+      if (id !== undefined) {
+        ev.registrationId = id;
+        const ep = this.rd.queueEndpointOf(id);
+        if (ep !== undefined) ev.endpoint = ep;
+      }
       this.emit('message', ev);
     }
     if (id === undefined) return;
@@ -383,7 +390,18 @@ export class Lwm2mServer extends TypedEmitter<Lwm2mServerEvents> {
 
   private logOut(reg: Registration, method: string, path: string): void {
     if (this.listenerCount('message') === 0) return;
-    this.emit('message', { direction: 'out', listener: reg.listener, peerKey: reg.peerKey, endpoint: reg.endpoint, type: 'CON', code: method, token: '', path, size: 0 });
+    this.emit('message', {
+      direction: 'out',
+      listener: reg.listener,
+      peerKey: reg.peerKey,
+      endpoint: reg.endpoint,
+      registrationId: reg.id,
+      type: 'CON',
+      code: method,
+      token: '',
+      path,
+      size: 0,
+    });
   }
 
   private onUnmatchedNotification(listener: string, res: ClientResponse, peerKey: string): boolean {
