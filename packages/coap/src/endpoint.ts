@@ -783,8 +783,11 @@ export class CoapEndpoint {
           resolve(res);
         },
         acked: (ack) => {
-          // An Empty ACK: the response comes separately (RFC 7252 §5.2.2).
-          if (ack.code !== '0.00') p.complete(ack);
+          // An Empty ACK: the response comes separately (RFC 7252 §5.2.2). A piggybacked
+          // response must carry our token (§5.3.2); one that does not only acknowledges.
+          if (ack.code === '0.00') return;
+          if (toHex(ack.token) === tokenHex) p.complete(ack);
+          else this.counters.unmatchedResponses++;
         },
         abort: fail,
         reset: () => fail(CoapErrors.reset()),

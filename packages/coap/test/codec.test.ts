@@ -76,3 +76,13 @@ test('why our own codec: coap-packet 1.1 accepts messages RFC 7252 §3 calls for
     assert.throws(() => parseMessage(fromHex(h)), (e) => CoapErrors.formatError.is(e), h);
   }
 });
+
+test('every M2M_COAP_* error code is documented in the package README', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { listErrors } = await import('@m2mhub/core');
+  await import('../src/errors');
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const codes = listErrors().filter((e) => e.code.startsWith('M2M_COAP_'));
+  assert.ok(codes.length >= 13);
+  for (const e of codes) assert.ok(readme.includes(`\`${e.code}\``), e.code);
+});

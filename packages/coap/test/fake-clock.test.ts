@@ -305,3 +305,20 @@ test('RFC 7959 §2.9.3: a body over maxBodySize gets 4.13 with Size1', async () 
   assert.ok(size1);
   assert.equal(res.message.options.length > 0, true);
 });
+
+test('RFC 7252 §5.3.2: a piggybacked response with a foreign token only acknowledges; the real one completes', async () => {
+  const net = fakeNet(71);
+  const client = await net.endpoint();
+  const dev = net.network.transport();
+  await dev.start();
+  dev.onDatagram((d) => {
+    const m = decoded(d.data);
+    if (m.code !== '0.01') return;
+    // The ACK carries another token: it acknowledges the request but is not its response.
+    dev.send(serializeMessage({ type: 'ACK', code: '2.05', messageId: m.messageId, token: Uint8Array.of(9, 9), options: [], payload: Uint8Array.of(0) }), d.peer);
+    dev.send(serializeMessage({ type: 'CON', code: '2.05', messageId: 7, token: m.token, options: [], payload: Uint8Array.of(1) }), d.peer);
+  });
+  const res = await net.drive(client.request(dev.address(), { method: 'GET', path: '/x' }));
+  assert.deepEqual([...res.payload], [1]);
+  assert.equal(client.stats().unmatchedResponses, 1);
+});
