@@ -453,24 +453,25 @@ export class Lwm2mGatewayCore {
   }
 
   /** Answers expired commands at the head of a sleeping device's queue when they expire. */
-  private armSweep(s: Session): void {
+  private armSweep(s: Session, delayMs = this.cfg.queue_ttl * 1000 + 1): void {
     if (s.sweep) return;
     s.sweep = this.deps.scheduler.setTimeout(() => {
       s.sweep = undefined;
       void this.sweepExpired(s);
-    }, this.cfg.queue_ttl * 1000 + 1);
+    }, delayMs);
   }
 
   private async sweepExpired(s: Session): Promise<void> {
     if (this.sessions.get(s.ep) !== s) return;
     for (;;) {
       const head = await this.deps.queue.peek(s.ep);
-      if (!head || head.exp > this.deps.scheduler.wallNow()) break;
+      if (!head) return;
+      const wait = head.exp - this.deps.scheduler.wallNow();
+      if (wait > 0) return this.armSweep(s, wait + 1);
       await this.deps.queue.shift(s.ep);
       s.queued = Math.max(0, s.queued - 1);
       await this.expire(s.ep, head);
     }
-    if (s.queued > 0) this.armSweep(s);
   }
 
   private translateContext(s: Session): TranslateContext {
