@@ -46,3 +46,37 @@ test('RFC 6690 §2: serializer round-trips and quotes rt/if and values that are 
   assert.equal(s, '</>;rt="oma.lwm2m";ct=110,</1>;ver=1.1,</3/0/9>;pmin=5;obs;title="a b"');
   assert.deepEqual(parseLinkFormat(s), links);
 });
+
+test('fuzz: 30,000 mutated link-format payloads only ever parse or throw M2M_COAP_LINK_FORMAT', async () => {
+  const { SeededRandom } = await import('@m2mhub/core/testing');
+  const r = new SeededRandom(99);
+  const seeds = [
+    '</>;rt="oma.lwm2m";ct=110,</1>;ver=1.1,</1/0>,</2/0>,</3/0>,</4/0>,</5/0>,</6/0>,</7/0>,</31024>;ver=1.0,</31024/10>',
+    '</1/1>,</2>,</3/0>,</10>;ver=1.1,</3303/0>,</33605>',
+    '</3/0/6>;dim=1,</3/0/9>;gt=90;lt=10;st=5;pmin;title="a \\"b\\""',
+  ];
+  const alphabet = '<>;,="\\/ 0123456789abcrt.\n';
+  let ok = 0;
+  let rejected = 0;
+  for (let i = 0; i < 30_000; i++) {
+    const chars = [...seeds[r.int(seeds.length)]!];
+    const edits = 1 + r.int(6);
+    for (let e = 0; e < edits; e++) {
+      const at = r.int(chars.length + 1);
+      const c = alphabet[r.int(alphabet.length)]!;
+      const op = r.int(3);
+      if (op === 0) chars.splice(at, 0, c);
+      else if (op === 1) chars.splice(at, 1);
+      else chars[at] = c;
+    }
+    try {
+      const links = parseLinkFormat(chars.join(''));
+      for (const l of links) assert.equal(typeof l.uri, 'string');
+      ok++;
+    } catch (e) {
+      assert.ok(CoapErrors.linkFormat.is(e), String(e));
+      rejected++;
+    }
+  }
+  assert.ok(ok > 1000 && rejected > 1000, `ok ${ok} rejected ${rejected}`);
+});
