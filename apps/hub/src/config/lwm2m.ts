@@ -5,19 +5,40 @@
  */
 import { checkTemplate } from '@m2mhub/gateway';
 import { defaultConfig, parseDuration } from '@m2mhub/gateway-lwm2m';
-import { bool, type Field, host, int, json, oneOf, optional, port, str } from './schema';
+import { bool, type Field, host, int, oneOf, optional, port, str } from './schema';
 
 const gw = defaultConfig();
 
+/** A field whose raw value is used as is (file value, or the environment/flag string). */
+function field<T>(def: T, description: string, allowed: string, parse: (raw: unknown) => T): Field<T> {
+  return {
+    kind: 'field',
+    default: def,
+    description,
+    allowed,
+    parse(raw) {
+      try {
+        return parse(raw);
+      } catch {
+        throw new Error(allowed);
+      }
+    },
+  };
+}
+
 /** Seconds, from a number or an EMQX duration string ("93s", "500ms", "5m", "1h", "1d"). */
 function duration(def: number, description: string): Field<number> {
-  return json(def, description, 'seconds or a duration like "93s", "5m", "1h"', (v) => parseDuration('value', v));
+  return field(def, description, 'seconds or a duration like "93s", "5m", "1h"', (v) => {
+    const n = typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v;
+    return parseDuration('value', n);
+  });
 }
 
 function topicTemplate(def: string, description: string, wildcards: boolean): Field<string> {
-  return json(def, description, `a topic${wildcards ? ' filter' : ' without wildcards'}; placeholders \${endpoint_name}, \${clientid}, \${username}`, (v) => {
-    if (typeof v !== 'string' || v.length > 1024 || v.includes('\u0000')) throw new Error('a topic');
-    if (!wildcards && /[+#]/.test(v)) throw new Error('a topic without wildcards');
+  const allowed = `a topic${wildcards ? ' filter' : ' without wildcards'}; placeholders ${'$'}{endpoint_name}, ${'$'}{clientid}, ${'$'}{username}`;
+  return field(def, description, allowed, (v) => {
+    if (typeof v !== 'string' || v.length > 1024 || v.includes('\u0000')) throw new Error(allowed);
+    if (!wildcards && /[+#]/.test(v)) throw new Error(allowed);
     checkTemplate(v);
     return v;
   });
@@ -57,10 +78,15 @@ export const lwm2mSection = {
   lifetime_min: duration(gw.lifetime_min, 'shortest registration lifetime accepted'),
   lifetime_max: duration(gw.lifetime_max, 'longest registration lifetime accepted'),
   qmode_time_window: duration(gw.qmode_time_window, 'how long a queue-mode device stays reachable after its last message'),
-  auto_observe: json<boolean | string[]>(gw.auto_observe, 'observe registered object instances on registration', 'true, false or a list of paths', (v) => {
+  auto_observe: field<boolean | string[]>(gw.auto_observe, 'observe registered object instances on registration', 'true, false or a list of paths (JSON array or comma-separated)', (raw) => {
+    let v = raw;
+    if (typeof raw === 'string') {
+      const t = raw.trim();
+      v = t === 'true' || t === 'false' || t.startsWith('[') ? JSON.parse(t) : t.split(',').map((p) => p.trim()).filter(Boolean);
+    }
     if (typeof v === 'boolean') return v;
     if (Array.isArray(v) && v.every((p) => typeof p === 'string' && /^\/\d+(\/\d+){0,3}$/.test(p)) && v.length <= 256) return v as string[];
-    throw new Error('true, false or a list of paths');
+    throw new Error('bad auto_observe');
   }),
   update_msg_publish_condition: oneOf(['contains_object_list', 'always'] as const, gw.update_msg_publish_condition, 'when an update is published on the update topic'),
   max_queue_length: int(gw.max_queue_length, 0, 1_000_000, 'commands waiting per device (sleeping or busy)'),
