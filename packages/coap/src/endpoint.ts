@@ -894,15 +894,20 @@ export class CoapEndpoint {
         if (!s || this.observations.get(tokenHex) !== s) return undefined;
         this.endObservation(s);
         let res: ClientResponse | undefined;
-        if (mode === 'active') {
-          // RFC 7641 §3.6: GET with Observe=1, same token and options.
-          const opts = requestOptions({ ...req, options: [uintOption(O.Observe, 1), ...(req.options ?? [])] });
-          const cancelMsg: CoapMessage = { type: 'CON', code, messageId: 0, token, options: opts, payload: msg.payload };
-          const deadline2 = this.scheduler.now() + (req.timeoutMs ?? this.limits.requestTimeoutMs);
-          const r = await this.exchange(peer, cancelMsg, deadline2, undefined);
-          res = await this.followBlock2(peer, 'CON', code, opts, () => this.random.bytes(this.limits.tokenLength), msg.payload, r, deadline2, undefined);
+        try {
+          if (mode === 'active') {
+            // RFC 7641 §3.6: GET with Observe=1, same token and options.
+            const opts = requestOptions({ ...req, options: [uintOption(O.Observe, 1), ...(req.options ?? [])] });
+            const cancelMsg: CoapMessage = { type: 'CON', code, messageId: 0, token, options: opts, payload: msg.payload };
+            const deadline2 = this.scheduler.now() + (req.timeoutMs ?? this.limits.requestTimeoutMs);
+            const r = await this.exchange(peer, cancelMsg, deadline2, undefined);
+            const tokens = () => this.random.bytes(this.limits.tokenLength);
+            res = await this.followBlock2(peer, 'CON', code, opts, tokens, msg.payload, r, deadline2, undefined);
+          }
+        } finally {
+          // The observation is over locally even when the peer did not answer the cancel.
+          s.handlers.onEnd?.('cancelled', res);
         }
-        s.handlers.onEnd?.('cancelled', res);
         return res;
       },
     };

@@ -55,9 +55,6 @@ interface DedupEntry {
   /** The reply to replay for a duplicate (piggybacked response, ACK or RST). */
   reply: Uint8Array | undefined;
   emptyAcked: boolean;
-  peer: PeerAddress;
-  messageId: number;
-  confirmable: boolean;
 }
 
 interface PeerState {
@@ -215,9 +212,6 @@ export class MessageLayer {
           expiresAt: now + (con ? this.params.exchangeLifetimeMs : this.params.nonLifetimeMs),
           reply: undefined,
           emptyAcked: false,
-          peer: d.peer,
-          messageId: msg.messageId,
-          confirmable: con,
         };
         this.dedup.set(dkey, key);
         out.push(request ? { t: 'request', key, msg, d } : { t: 'response', key, msg, d });

@@ -322,3 +322,15 @@ test('RFC 7252 §5.3.2: a piggybacked response with a foreign token only acknowl
   assert.deepEqual([...res.payload], [1]);
   assert.equal(client.stats().unmatchedResponses, 1);
 });
+
+test('RFC 7641 §3.6: an active cancel the device never answers still ends the observation locally', async () => {
+  const net = fakeNet(73);
+  const client = await net.endpoint();
+  const device = await notifyingDevice(net);
+  const ends: string[] = [];
+  const obs = await net.drive(client.observe(device.dev.address(), { method: 'GET', path: '/a', timeoutMs: 5000 }, { onNotify: () => {}, onEnd: (r) => ends.push(r) }));
+  net.network.dropIf = () => true;
+  await assert.rejects(net.drive(obs.cancel('active')), (e) => CoapErrors.timeout.is(e));
+  assert.deepEqual(ends, ['cancelled']);
+  assert.equal(client.stats().observations, 0);
+});
