@@ -20,7 +20,9 @@ export class LevelEngine implements OrderedEngine {
       await this.db.open();
     } catch (err) {
       const cause = (err as { cause?: Error }).cause;
-      throw StoreErrors.openFailed(`${this.location}: ${cause?.message ?? (err as Error).message}`, { cause: err });
+      const why = cause?.message ?? (err as Error).message;
+      const hint = /\block\b/i.test(why) ? ' (is another process using this data directory?)' : '';
+      throw StoreErrors.openFailed(`${this.location}: ${why}${hint}`, { cause: err });
     }
   }
   async close(): Promise<void> {

@@ -24,7 +24,7 @@ describe('level store', () => {
     const a = createLevelStore(dir);
     await a.open();
     try {
-      await assert.rejects(createLevelStore(dir).open(), (e: unknown) => StoreErrors.openFailed.is(e) && (e as Error).message.includes(dir));
+      await assert.rejects(createLevelStore(dir).open(), (e: unknown) => StoreErrors.openFailed.is(e) && (e as Error).message.includes(dir) && (e as Error).message.includes('another process'));
     } finally {
       await a.close();
       rmSync(dir, { recursive: true, force: true });
