@@ -10,14 +10,17 @@ import { Connection } from './connection';
 import type { CipherBackend } from './crypto/aead';
 import { CIPHER_SUITES } from './crypto/suites';
 import { DtlsErrors } from './errors';
-import { ClientHandshake, type ClientSession } from './handshake/client-handshake';
+import { type ClientEcdheOptions, ClientHandshake, type ClientSession } from './handshake/client-handshake';
 import { parseRecords } from './record/codec';
 
-export type { ClientSession };
+export type { ClientEcdheOptions, ClientSession };
 
 export interface DtlsClientOptions {
-  psk: { identity: string; key: Uint8Array };
-  /** Suites to offer, in order; default all PSK suites, CCM_8 first. */
+  /** PSK credentials (RFC 4279). */
+  psk?: { identity: string; key: Uint8Array };
+  /** ECDHE_ECDSA: how to check the server (trust store / pinned raw keys) and our own key. */
+  ecdhe?: ClientEcdheOptions;
+  /** Suites to offer, in order; default the PSK suites (with `psk`), then ECDHE_ECDSA (with `ecdhe`). */
   cipherSuites?: number[];
   /** Offer a connection id (RFC 9146) of this many random bytes; 0 offers an empty one (send-only). */
   cidLength?: number;
@@ -49,11 +52,12 @@ export class DtlsClient {
   ) {
     this.limits = resolveLimits(opts.limits);
     const random = opts.random ?? systemRandom;
+    const scheduler = opts.scheduler ?? systemScheduler;
     this.conn = new Connection(
       {
         role: 'client',
         limits: this.limits,
-        scheduler: opts.scheduler ?? systemScheduler,
+        scheduler,
         random,
         backend: opts.cipherBackend ?? DEFAULT_CIPHER_BACKEND,
         hooks: {
@@ -65,11 +69,14 @@ export class DtlsClient {
       },
       server,
     );
+    const defaultSuites = CIPHER_SUITES.filter((s) => (s.keyExchange === 'psk' ? opts.psk : opts.ecdhe)).map((s) => s.id);
     const hsOpts: ConstructorParameters<typeof ClientHandshake>[1] = {
-      psk: opts.psk,
-      suites: opts.cipherSuites ?? CIPHER_SUITES.filter((s) => s.keyExchange === 'psk').map((s) => s.id),
+      suites: opts.cipherSuites ?? defaultSuites,
       random,
+      wallNow: () => scheduler.wallNow(),
     };
+    if (opts.psk) hsOpts.psk = opts.psk;
+    if (opts.ecdhe) hsOpts.ecdhe = opts.ecdhe;
     if (opts.cidLength !== undefined) hsOpts.cid = random.bytes(opts.cidLength);
     if (opts.recordSizeLimit !== undefined) hsOpts.recordSizeLimit = opts.recordSizeLimit;
     if (opts.resume) hsOpts.resume = opts.resume;
@@ -126,16 +133,34 @@ export class DtlsClientSocket {
   ) {
     this.socket = this.newSocket();
     this.client = new DtlsClient(opts, server, {
-      send: (d) => this.socket.send(d, server.port, server.address),
+      send: (d) => {
+        this.inFlight++;
+        this.socket.send(d, server.port, server.address, () => {
+          this.inFlight--;
+          if (this.inFlight === 0 && this.closing) this.closeSocket();
+        });
+      },
       onData: (d) => {
         for (const h of this.dataHandlers) h(d);
       },
       onEstablished: () => this.settle?.(),
       onClosed: (err) => {
         this.fail?.(err ?? DtlsErrors.closed());
-        this.socket.close();
+        this.closeSocket();
       },
     });
+  }
+
+  private inFlight = 0;
+  private closing = false;
+
+  /** Closes the socket once the datagrams already handed to it (an alert, close_notify) are out. */
+  private closeSocket(): void {
+    this.closing = true;
+    if (this.inFlight > 0) return;
+    try {
+      this.socket.close();
+    } catch {}
   }
 
   private settle: (() => void) | undefined;
@@ -202,9 +227,7 @@ export class DtlsClientSocket {
 
   close(): void {
     if (this.client.state !== 'closed') this.client.close();
-    try {
-      this.socket.close();
-    } catch {}
+    this.closeSocket();
   }
 }
 

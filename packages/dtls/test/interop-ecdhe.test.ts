@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { connectDtls } from '../src/client';
 import { loadPemCredentials } from '../src/pki/index';
 import { createDtlsTransport, type DtlsTransport } from '../src/transport';
-import { requireBinary, run, sleep } from './helpers/peers';
+import { freeUdpPort, requireBinary, run, sleep } from './helpers/peers';
 import { makePki, OpensslDir } from './pki-openssl';
 
 const enc = new TextEncoder();
@@ -110,6 +111,71 @@ describe('interop: coap-client-gnutls with a raw public key (RFC 7250)', () => {
       }
     } finally {
       o.cleanup();
+    }
+  });
+});
+
+describe('our ECDHE_ECDSA client', () => {
+  let pki: OpensslDir;
+  before(() => {
+    pki = makePki();
+  });
+  after(() => pki.cleanup());
+
+  for (const [cipher, id] of [
+    ['ECDHE-ECDSA-AES128-CCM8', 0xc0ae],
+    ['ECDHE-ECDSA-AES128-GCM-SHA256', 0xc02b],
+  ] as const) {
+    it(`RFC 4492 §2.2: ${cipher} against openssl s_server, server certificate checked against our trust store`, async () => {
+      requireBinary('openssl');
+      const port = await freeUdpPort();
+      const s = run('openssl', ['s_server', '-dtls1_2', '-accept', String(port), '-cert', pki.path('direct.pem'), '-key', pki.path('direct.key'), '-cipher', cipher]);
+      try {
+        await s.waitFor(/ACCEPT/);
+        const c = await connectDtls({ port, cipherSuites: [id], ecdhe: { trustStore: { anchors: () => [pki.der('root.pem')] } } });
+        assert.deepEqual(c.client.conn.identity, { kind: 'x509', id: 'device-direct', endpoint: 'device-direct' });
+        c.send(enc.encode('ecdhe-client\n'));
+        await s.waitFor(/ecdhe-client/);
+        c.close();
+      } finally {
+        await s.kill();
+      }
+    });
+  }
+
+  it('RFC 5246 §7.4.2: a server certificate from an untrusted root fails the handshake (unknown_ca)', async () => {
+    const port = await freeUdpPort();
+    const s = run('openssl', ['s_server', '-dtls1_2', '-accept', String(port), '-cert', pki.path('otherleaf.pem'), '-key', pki.path('otherleaf.key')]);
+    try {
+      await s.waitFor(/ACCEPT/);
+      await assert.rejects(connectDtls({ port, ecdhe: { trustStore: { anchors: () => [pki.der('root.pem')] } }, timeoutMs: 5000 }), /M2M_DTLS_PKI_UNKNOWN_CA|trusted root/);
+      await s.waitFor(/alert unknown ca/);
+    } finally {
+      await s.kill();
+    }
+  });
+
+  it('RFC 5246 §7.4.6 / §7.4.8: mutual X.509 authentication between our client and our server', async () => {
+    const t = createDtlsTransport({
+      credentials: loadPemCredentials(pki.text('direct.pem'), pki.text('direct.key')),
+      trustStore: { anchors: () => [pki.der('root.pem')] },
+    });
+    const ids: unknown[] = [];
+    t.onDatagram((d) => {
+      ids.push(d.identity);
+      t.send(d.data, d.peer);
+    });
+    await t.start();
+    try {
+      const leaf = loadPemCredentials(pki.text('leaf.pem') + pki.text('inter.pem'), pki.text('leaf.key'));
+      const c = await connectDtls({ port: t.address().port, ecdhe: { trustStore: { anchors: () => [pki.der('root.pem')] }, credentials: leaf } });
+      const got = new Promise<Uint8Array>((r) => c.onData(r));
+      c.send(enc.encode('both'));
+      assert.equal(dec.decode(await got), 'both');
+      assert.deepEqual(ids[0], { kind: 'x509', id: 'device-001', endpoint: 'device-001' });
+      c.close();
+    } finally {
+      await t.close();
     }
   });
 });

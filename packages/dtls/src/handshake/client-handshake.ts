@@ -16,6 +16,24 @@ import {
   parseHelloVerifyRequest,
   parseServerHello,
 } from './codec';
+import {
+  authenticatePeer,
+  buildEcdheClientFlight,
+  type CertificateRequest,
+  CertificateType,
+  type CertificateTypeId,
+  type EcdheClientOptions,
+  type EcdheClientNegotiation,
+  type EcdheServerKeyExchange,
+  ecdheClientHelloExtensions,
+  type LocalCredentials,
+  parseCertificateMessage,
+  parseCertificateRequest,
+  parseEcdheServerKeyExchange,
+  readEcdheServerHello,
+  verifyEcdheServerKeyExchange,
+} from '../pki/index';
+import type { RpkStore, TrustStore } from '../stores';
 import type { HandshakeMessage } from './reassembler';
 import { expectStep, FLOWS, type Step } from './steps';
 
@@ -27,8 +45,21 @@ export interface ClientSession {
   extendedMasterSecret: boolean;
 }
 
+/** ECDHE_ECDSA client options: how we check the server, and our own key for client authentication. */
+export interface ClientEcdheOptions {
+  /** Trust anchors for an X.509 server certificate. */
+  trustStore?: TrustStore;
+  /** Pinned raw public keys of servers (RFC 7250). */
+  rpkStore?: RpkStore;
+  /** Our key (X.509 chain or raw public key) when the server asks for a client certificate. */
+  credentials?: LocalCredentials;
+}
+
 export interface ClientHandshakeOptions {
-  psk: { identity: string; key: Uint8Array };
+  psk?: { identity: string; key: Uint8Array };
+  ecdhe?: ClientEcdheOptions;
+  /** Wall clock for certificate validity (Clock.wallNow). */
+  wallNow?: () => number;
   suites: readonly number[];
   /** Our connection id to offer (RFC 9146); an empty array asks only for the server's. */
   cid?: Uint8Array;
@@ -52,6 +83,10 @@ export class ClientHandshake implements Handshake {
   private resumed = false;
   /** The session this handshake produced, for later resumption. */
   session: ClientSession | undefined;
+  private ecdheNeg: EcdheClientNegotiation | undefined;
+  private serverKey: Uint8Array | undefined;
+  private ske: EcdheServerKeyExchange | undefined;
+  private certRequest: CertificateRequest | undefined;
 
   constructor(
     private readonly conn: Connection,
@@ -63,6 +98,9 @@ export class ClientHandshake implements Handshake {
     ];
     if (opts.recordSizeLimit !== undefined) {
       exts.push({ type: ExtensionType.recordSizeLimit, data: new Uint8Array([opts.recordSizeLimit >>> 8, opts.recordSizeLimit & 0xff]) });
+    }
+    if (opts.ecdhe && opts.suites.some((id) => suiteById(id)?.keyExchange === 'ecdhe_ecdsa')) {
+      exts.push(...ecdheClientHelloExtensions(this.ecdheOptions()));
     }
     if (opts.cid) {
       const d = new Uint8Array(1 + opts.cid.length);
@@ -81,6 +119,16 @@ export class ClientHandshake implements Handshake {
     };
   }
 
+  private ecdheOptions(): EcdheClientOptions {
+    const e = this.opts.ecdhe ?? {};
+    const types: CertificateTypeId[] = [];
+    if (e.trustStore) types.push(CertificateType.x509);
+    if (e.rpkStore) types.push(CertificateType.rawPublicKey);
+    const out: EcdheClientOptions = { serverCertificateTypes: types.length ? types : [CertificateType.x509] };
+    if (e.credentials) out.credentials = e.credentials;
+    return out;
+  }
+
   /** Flight 1: ClientHello without cookie (RFC 6347 §4.2.1). */
   start(): void {
     this.sendHello();
@@ -92,7 +140,7 @@ export class ClientHandshake implements Handshake {
     this.conn.sendFlight([{ epoch: 0, message: this.helloRaw }], true);
   }
 
-  onMessage(m: HandshakeMessage, raw: Uint8Array): void {
+  onMessage(m: HandshakeMessage, raw: Uint8Array): void | Promise<void> {
     if (m.type === HandshakeType.helloVerifyRequest && !this.gotHvr && this.expected[0]?.msg === HandshakeType.serverHello) {
       // Flight 3: the same ClientHello with the cookie; neither enters the transcript (RFC 6347 §4.2.6).
       this.gotHvr = true;
@@ -105,9 +153,20 @@ export class ClientHandshake implements Handshake {
       case HandshakeType.serverHello:
         this.onServerHello(m.body, raw);
         return;
+      case HandshakeType.certificate:
+        return this.onCertificate(m.body, raw);
       case HandshakeType.serverKeyExchange:
-        // PSK identity hint (RFC 4279 §2): we know our identity; the hint only enters the transcript.
         this.conn.addTranscript(raw);
+        // PSK: an identity hint (RFC 4279 §2) we do not need. ECDHE: signed params (RFC 4492 §5.4).
+        if (this.ecdheNeg) {
+          const ske = parseEcdheServerKeyExchange(m.body);
+          verifyEcdheServerKeyExchange(ske, { clientRandom: this.hello.random, serverRandom: this.serverRandom, serverPublicKey: this.serverKey as Uint8Array });
+          this.ske = ske;
+        }
+        return;
+      case HandshakeType.certificateRequest:
+        this.conn.addTranscript(raw);
+        this.certRequest = parseCertificateRequest(m.body);
         return;
       case HandshakeType.serverHelloDone:
         this.conn.addTranscript(raw);
@@ -117,6 +176,20 @@ export class ClientHandshake implements Handshake {
         this.onFinished(m.body, raw);
         return;
     }
+  }
+
+  /** The server's Certificate: an X.509 chain to our trust store or a pinned raw public key (RFC 7250). */
+  private onCertificate(body: Uint8Array, raw: Uint8Array): Promise<void> {
+    const msg = parseCertificateMessage(body, (this.ecdheNeg as EcdheClientNegotiation).serverCertificateType);
+    this.conn.addTranscript(raw);
+    const e = this.opts.ecdhe ?? {};
+    const o: Parameters<typeof authenticatePeer>[1] = { now: this.opts.wallNow?.() ?? Date.now() };
+    if (e.trustStore) o.trustStore = e.trustStore;
+    if (e.rpkStore) o.rawPublicKeyStore = e.rpkStore;
+    return authenticatePeer(msg, o).then((peer) => {
+      this.serverKey = peer.publicKey;
+      this.conn.identity = peer.identity;
+    });
   }
 
   onChangeCipherSpec(): void {
@@ -154,21 +227,54 @@ export class ClientHandshake implements Handshake {
     if (sh.sessionId.length > 0) {
       this.session = { id: sh.sessionId, masterSecret: new Uint8Array(0), suiteId: sh.cipherSuite, extendedMasterSecret: this.ems };
     }
+    if (this.suite.keyExchange === 'ecdhe_ecdsa') {
+      this.ecdheNeg = readEcdheServerHello(sh.extensions, this.ecdheOptions());
+      this.expected = [...FLOWS.clientEcdhe];
+      return;
+    }
     this.expected = [...FLOWS.clientPsk];
   }
 
   /** Flight 5: ClientKeyExchange, ChangeCipherSpec, Finished. */
   private sendKeyExchange(): void {
     const suite = this.suite as CipherSuite;
-    const cke = encodeHandshake(HandshakeType.clientKeyExchange, this.conn.sendSeq++, encodePskIdentity(enc.encode(this.opts.psk.identity)));
-    this.conn.addTranscript(cke);
+    const msgs: Uint8Array[] = [];
+    const add = (type: number, body: Uint8Array) => {
+      const m = encodeHandshake(type, this.conn.sendSeq++, body);
+      this.conn.addTranscript(m);
+      msgs.push(m);
+    };
+    let premaster: Uint8Array;
+    let certificateVerify: ((digest: Uint8Array) => Uint8Array) | undefined;
+    if (this.ecdheNeg) {
+      // RFC 5246 §7.3 flight 5: [Certificate], ClientKeyExchange, [CertificateVerify].
+      const input: Parameters<typeof buildEcdheClientFlight>[0] = {
+        serverKeyExchange: this.ske as EcdheServerKeyExchange,
+        certificateRequest: this.certRequest,
+        negotiation: this.ecdheNeg,
+        credentials: this.opts.ecdhe?.credentials,
+        random: this.opts.random,
+      };
+      const f = buildEcdheClientFlight(input);
+      if (f.certificate) add(HandshakeType.certificate, f.certificate);
+      add(HandshakeType.clientKeyExchange, f.clientKeyExchange);
+      premaster = f.premaster;
+      certificateVerify = f.certificateVerify;
+    } else {
+      const psk = this.opts.psk;
+      if (!psk) throw DtlsErrors.handshakeFailure('no PSK configured');
+      add(HandshakeType.clientKeyExchange, encodePskIdentity(enc.encode(psk.identity)));
+      premaster = pskPremaster(psk.key);
+    }
+    // RFC 7627 §4: the session hash covers the messages through ClientKeyExchange.
     const sessionHash = this.ems ? this.conn.transcriptHash() : undefined;
-    this.master = masterSecret(pskPremaster(this.opts.psk.key), this.hello.random, this.serverRandom, sessionHash);
+    if (certificateVerify) add(HandshakeType.certificateVerify, certificateVerify(this.conn.transcriptHash()));
+    this.master = masterSecret(premaster, this.hello.random, this.serverRandom, sessionHash);
     if (this.session) this.session.masterSecret = this.master;
     this.conn.installKeys(suite, keyBlock(this.master, suite, this.hello.random, this.serverRandom));
     const fin = encodeHandshake(HandshakeType.finished, this.conn.sendSeq++, verifyData(this.master, 'client finished', this.conn.transcriptHash()));
     this.conn.addTranscript(fin);
-    this.conn.sendFlight([{ epoch: 0, message: cke }, { epoch: 0 }, { epoch: 1, message: fin }], true);
+    this.conn.sendFlight([...msgs.map((message) => ({ epoch: 0, message })), { epoch: 0 }, { epoch: 1, message: fin }], true);
     this.conn.activateWrite();
     this.expected = [...FLOWS.clientFinish];
   }

@@ -32,6 +32,13 @@ export const FLOWS = {
   clientHello: [{ msg: HandshakeType.serverHello }],
   /** Client, full PSK: optional ServerKeyExchange (identity hint), ServerHelloDone. */
   clientPsk: [{ msg: HandshakeType.serverKeyExchange, optional: true }, { msg: HandshakeType.serverHelloDone }],
+  /** Client, ECDHE_ECDSA: Certificate, ServerKeyExchange, optional CertificateRequest, ServerHelloDone (RFC 4492 §2.2). */
+  clientEcdhe: [
+    { msg: HandshakeType.certificate },
+    { msg: HandshakeType.serverKeyExchange },
+    { msg: HandshakeType.certificateRequest, optional: true },
+    { msg: HandshakeType.serverHelloDone },
+  ],
   /** Client after its flight 5, and after ServerHello when resuming: the server's CCS + Finished. */
   clientFinish: [ccs, finished],
 } as const satisfies Record<string, readonly Step[]>;
