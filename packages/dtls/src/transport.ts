@@ -5,7 +5,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import type { Datagram, DatagramTransport, PeerAddress } from '@m2mhub/core';
-import { peerKeyOf, toHex } from '@m2mhub/core';
+import { peerKeyOf, silentLogger, toHex } from '@m2mhub/core';
 import { CoreErrors } from '@m2mhub/core';
 import { DtlsServer, type DtlsServerOptions, type DtlsSession } from './server';
 
@@ -29,12 +29,20 @@ export function createDtlsTransport(opts: DtlsTransportOptions = {}): DtlsTransp
   let socket: Socket | undefined;
   const bind = opts.bind ?? '127.0.0.1';
   const family = bind.includes(':') ? 'IPv6' : 'IPv4';
+  const log = opts.logger ?? silentLogger;
   const server = new DtlsServer(opts, {
     send: (d, peer) => socket?.send(d, peer.port, peer.address),
     onData: (s, data) => {
       const dg: Datagram = { data, peer: s.peer, peerKey: sessionPeerKey(s) };
       if (s.identity) dg.identity = s.identity;
-      for (const h of handlers) h(dg);
+      for (const h of handlers) {
+        try {
+          h(dg);
+        } catch (err) {
+          // A consumer's bug must not tear down the DTLS session it was called from.
+          log.warn({ peer: dg.peerKey, err: String(err) }, 'datagram handler threw');
+        }
+      }
     },
   });
   return {

@@ -41,6 +41,28 @@ describe('DTLS transport (DatagramTransport over UDP)', () => {
     }
   });
 
+  it('a datagram handler that throws does not end the session (regression: it used to fail the session with internal_error)', async () => {
+    const t = createDtlsTransport({ pskStore: memoryPskStore({ dev: KEY }) });
+    let n = 0;
+    t.onDatagram((d) => {
+      n++;
+      if (n === 1) throw new Error('consumer bug');
+      t.send(d.data, d.peer);
+    });
+    await t.start();
+    const c = await connectDtls({ port: t.address().port, psk: { identity: 'dev', key: KEY } });
+    try {
+      c.send(new Uint8Array([1]));
+      const got = new Promise<Uint8Array>((r) => c.onData(r));
+      await new Promise((r) => setTimeout(r, 100));
+      c.send(new Uint8Array([2]));
+      assert.deepEqual([...(await got)], [2]);
+    } finally {
+      c.close();
+      await t.close();
+    }
+  });
+
   it('DESIGN.md §2: CoAP runs unchanged over the DTLS transport; send to an unknown peer is a typed error', async () => {
     const t = createDtlsTransport({ pskStore: memoryPskStore({ dev: KEY }) });
     const ep = new CoapEndpoint({ transport: t });
