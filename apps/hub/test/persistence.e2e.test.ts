@@ -10,7 +10,7 @@ import mqtt from 'mqtt';
 import { HOST, portEnv, requireTool, run, sleep, spawnHub, startRedis, tempDir } from './helpers';
 
 describe('m2mhub process: durability across kill -9', () => {
-  it('MQTT 3.1.1 §3.1.2.4: a persistent session gets the QoS 1 messages published while it was offline, and retained messages, after SIGKILL and restart', async () => {
+  it('MQTT 3.1.1 §3.1.2.4: a persistent session gets the QoS 1 and 2 messages published while it was offline, and retained messages, after SIGKILL and restart', async () => {
     requireTool('mosquitto_pub');
     requireTool('mosquitto_sub');
     const dir = tempDir();
@@ -19,11 +19,11 @@ describe('m2mhub process: durability across kill -9', () => {
     try {
       const port = String(hub.ports['mqtt:tcp']);
       // 1. Create the persistent session and its subscription, then go offline.
-      const first = await run('mosquitto_sub', ['-h', HOST, '-p', port, '-i', 'durable-1', '-c', '-q', '1', '-t', 'dur/#', '-W', '1']);
+      const first = await run('mosquitto_sub', ['-h', HOST, '-p', port, '-i', 'durable-1', '-c', '-q', '2', '-t', 'dur/#', '-W', '1']);
       assert.ok(first.code === 27 || first.code === 0, `mosquitto_sub: ${first.code} ${first.stderr}`);
-      // 2. While it is offline: QoS 1 messages for it, and a retained message.
+      // 2. While it is offline: QoS 1 and QoS 2 messages for it, and a retained message.
       for (const i of [1, 2, 3]) {
-        const r = await run('mosquitto_pub', ['-h', HOST, '-p', port, '-q', '1', '-t', `dur/m${i}`, '-m', `queued-${i}`]);
+        const r = await run('mosquitto_pub', ['-h', HOST, '-p', port, '-q', i === 2 ? '2' : '1', '-t', `dur/m${i}`, '-m', `queued-${i}`]);
         assert.equal(r.code, 0, r.stderr);
       }
       const r = await run('mosquitto_pub', ['-h', HOST, '-p', port, '-q', '1', '-r', '-t', 'keep/state', '-m', 'retained-1']);
