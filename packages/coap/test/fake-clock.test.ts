@@ -334,3 +334,24 @@ test('RFC 7641 §3.6: an active cancel the device never answers still ends the o
   assert.deepEqual(ends, ['cancelled']);
   assert.equal(client.stats().observations, 0);
 });
+
+test('RFC 7959 §2.4: a download resumes from block N with the same ETag (firmware resume)', async () => {
+  const net = fakeNet(79);
+  const server = await net.endpoint();
+  const client = await net.endpoint();
+  const fw = bytes(5000, 3);
+  let calls = 0;
+  server.route('GET', '/fw', () => {
+    calls++;
+    return { code: '2.05', contentFormat: 42, payload: fw };
+  });
+  const full = await net.drive(client.request(server.address(), { method: 'GET', path: '/fw' }));
+  assert.deepEqual(full.payload, fw);
+  const etag = full.options.find((o) => o.number === O.ETag)!.value;
+  const rest = await net.drive(
+    client.request(server.address(), { method: 'GET', path: '/fw', options: [{ number: O.Block2, value: Uint8Array.of(0x26) }] }),
+  );
+  assert.deepEqual(rest.payload, fw.subarray(2048));
+  assert.deepEqual(rest.options.find((o) => o.number === O.ETag)!.value, etag);
+  assert.equal(calls, 1, 'served from the kept body');
+});
