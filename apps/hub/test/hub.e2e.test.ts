@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { type EventEmitter, once as onceEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createLevelStore } from '@m2mhub/store';
 import mqtt from 'mqtt';
 import { background, HOST, type HubProcess, portEnv, requireTool, run, spawnHub, tempDir } from './helpers';
 
@@ -21,7 +23,12 @@ describe('m2mhub process: MQTT with real clients', () => {
     requireTool('mosquitto_sub');
     dir = tempDir();
     // Ports via env, one limit via a flag (flags > env).
-    hub = await spawnHub({ dataDir: dir, env: { ...(await portEnv()), M2MHUB_MQTT__LIMITS__MAX_PACKET_SIZE: '999999' }, args: ['--mqtt.limits.max_packet_size', '4096'] });
+    hub = await spawnHub({
+      dataDir: dir,
+      // A config user (auth stays off) gives the store something to flush on SIGTERM.
+      env: { ...(await portEnv()), M2MHUB_MQTT__LIMITS__MAX_PACKET_SIZE: '999999', M2MHUB_MQTT__AUTH__USERS: '[{"username":"u1","password":"p1"}]' },
+      args: ['--mqtt.limits.max_packet_size', '4096'],
+    });
     port = String(hub.ports['mqtt:tcp']);
   });
   after(async () => {
@@ -125,6 +132,15 @@ describe('m2mhub process: MQTT with real clients', () => {
     assert.equal(res.code, 0, hub.stderr());
     assert.ok(res.ms < 5000, `took ${res.ms} ms`);
     assert.ok(hub.logs.some((l) => l.includes('"hub stopped"')));
+    // The store was closed cleanly (its lock is free) and holds what the hub wrote.
+    const store = createLevelStore(join(dir, 'store'));
+    await store.open();
+    try {
+      const u = await store.kv('mqtt.users').get<{ passwordHash: string }>('u1');
+      assert.match(u?.passwordHash ?? '', /^scrypt\$/);
+    } finally {
+      await store.close();
+    }
   });
 });
 
