@@ -129,6 +129,8 @@ export class Lwm2mGatewayCore {
   /** topic-safe endpoint -> endpoint */
   private readonly byTopicKey = new Map<string, string>();
   private readonly dedupe: Dedupe;
+  /** Endpoints with observation contexts in the store (read once at start). */
+  private readonly observedEndpoints = new Set<string>();
   private unsubscribe: Unsubscribe | undefined;
   readonly stats: CoreStats = {
     clients: 0,
@@ -153,11 +155,30 @@ export class Lwm2mGatewayCore {
   async start(): Promise<void> {
     // One subscription only: a second matching one would deliver each command twice.
     if (this.unsubscribe) return;
+    await this.indexObservations();
     const { topic, qos } = this.topics.commandWildcard();
     if (!this.topics.commandFilterIsPerDevice()) {
       this.deps.logger.warn({ topic }, 'lwm2m command topic has no endpoint placeholder: every device receives every command (as EMQX)');
     }
     this.unsubscribe = await this.deps.broker.subscribe(topic, (m) => this.onMqtt(m), { qos });
+  }
+
+  private indexed: Promise<void> | undefined;
+  private indexObservations(): Promise<void> {
+    this.indexed ??= this.scanObservations();
+    return this.indexed;
+  }
+
+  private async scanObservations(): Promise<void> {
+    const kv = this.deps.observationKv;
+    if (!kv) return;
+    let after: string | undefined;
+    for (;;) {
+      const page = await kv.list({ prefix: 'o/', limit: 1000, ...(after ? { after } : {}) });
+      for (const e of page) this.observedEndpoints.add(decodeURIComponent(e.key.split('/')[1] ?? ''));
+      if (page.length < 1000) return;
+      after = page[page.length - 1]!.key;
+    }
   }
 
   async stop(): Promise<void> {
@@ -221,10 +242,12 @@ export class Lwm2mGatewayCore {
     this.stats.clients = this.sessions.size;
     if (opts.restored) {
       s.awake = !info.queueMode;
+      await this.indexObservations();
       await this.loadObservations(s);
       return;
     }
     // A new registration starts without observations (the server dropped the old ones).
+    await this.indexObservations();
     await this.forgetObservations(info.ep);
     this.emit('register', info.ep, { transport: info.transport });
     await this.publish('register', info.ep, { msgType: 'register', data, ep: info.ep });
@@ -532,6 +555,7 @@ export class Lwm2mGatewayCore {
       const obs: Observation = { id: res.observationId, key, raw: parsed.raw, reqPath: cmd.path, seq: 0 };
       s.observations.set(key, obs);
       s.byObsId.set(obs.id, obs);
+      this.observedEndpoints.add(s.ep);
       void this.deps.observationKv?.put(obsKey(s.ep, obs.id), { key, raw: obs.raw, reqPath: obs.reqPath }).catch((err) => this.deps.logger.warn({ err }, 'observation store'));
     }
     if (cmd.msgType === 'cancel-observe' || cmd.msgType === 'cancel-observe-composite') {
@@ -549,7 +573,7 @@ export class Lwm2mGatewayCore {
 
   private async loadObservations(s: Session): Promise<void> {
     const kv = this.deps.observationKv;
-    if (!kv) return;
+    if (!kv || !this.observedEndpoints.has(s.ep)) return;
     const prefix = obsKey(s.ep, '');
     for (const e of await kv.list<{ key: string; raw: JsonObject; reqPath: string }>({ prefix })) {
       const obs: Observation = { id: e.key.slice(prefix.length), key: e.value.key, raw: e.value.raw, reqPath: e.value.reqPath, seq: 0 };
@@ -560,7 +584,9 @@ export class Lwm2mGatewayCore {
 
   private async forgetObservations(ep: string): Promise<void> {
     const kv = this.deps.observationKv;
-    if (!kv) return;
+    // Only endpoints known to have stored observations cost a store scan.
+    if (!kv || !this.observedEndpoints.has(ep)) return;
+    this.observedEndpoints.delete(ep);
     const old = await kv.list({ prefix: obsKey(ep, '') });
     if (old.length > 0) await kv.batch(old.map((e) => ({ type: 'del' as const, key: e.key })));
   }

@@ -15,7 +15,13 @@ function escapeRe(s: string): string {
 export type UplinkKind = Exclude<TranslatorName, 'command'>;
 
 export class Lwm2mTopics {
-  constructor(private readonly cfg: Pick<Lwm2mGatewayConfig, 'mountpoint' | 'translators'>) {}
+  /** The command template split in levels, each a literal, a wildcard, or a regex capturing the endpoint. */
+  private readonly levels: (string | RegExp)[];
+  constructor(private readonly cfg: Pick<Lwm2mGatewayConfig, 'mountpoint' | 'translators'>) {
+    this.levels = (cfg.mountpoint + cfg.translators.command.topic)
+      .split('/')
+      .map((tl) => (PLACEHOLDER_RE.test(tl) ? new RegExp(`^${tl.split(/\$\{[a-z_]+\}/).map(escapeRe).join('(.+)')}$`) : tl));
+  }
 
   private vars(ep: string): TopicVars {
     return { endpoint_name: ep, clientid: ep, username: ep };
@@ -58,7 +64,7 @@ export class Lwm2mTopics {
    * every device shares the topic: `shared` is returned.
    */
   endpointOf(topic: string): { ep: string } | 'shared' | undefined {
-    const template = (this.cfg.mountpoint + this.cfg.translators.command.topic).split('/');
+    const template = this.levels;
     const levels = topic.split('/');
     let ep: string | undefined;
     for (let i = 0; i < template.length; i++) {
@@ -67,12 +73,11 @@ export class Lwm2mTopics {
       const l = levels[i];
       if (l === undefined) return undefined;
       if (tl === '+') continue;
-      if (!PLACEHOLDER_RE.test(tl)) {
+      if (typeof tl === 'string') {
         if (tl !== l) return undefined;
         continue;
       }
-      const re = new RegExp(`^${tl.split(/\$\{[a-z_]+\}/).map(escapeRe).join('(.+)')}$`);
-      const m = re.exec(l);
+      const m = tl.exec(l);
       if (!m) return undefined;
       for (const v of m.slice(1)) {
         if (ep !== undefined && v !== ep) return undefined;

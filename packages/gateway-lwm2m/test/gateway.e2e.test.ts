@@ -341,8 +341,6 @@ describe('LwM2M gateway end to end (real broker, UDP, simulated devices, MQTT.js
     const dd = new Dedupe(2);
     assert.equal(dd.first({ id: 'b1:1' }), true);
     assert.equal(dd.first({ id: 'b1:1' }), false);
-    const same = {};
-    assert.equal(dd.first(same), true);
-    assert.equal(dd.first(same), false);
+    assert.equal(dd.first({}), true, 'without an id a message is not a duplicate');
   });
 });
