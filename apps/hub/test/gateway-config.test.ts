@@ -10,6 +10,8 @@ const load = (env: Record<string, string>, argv: string[] = []) => loadConfig(hu
 
 describe('hub config: lwm2m gateway keys (EMQX names)', () => {
   it('durations as EMQX strings, topic templates with placeholders, auto_observe as a list, from the environment and flags', () => {
+    // Regression: these fields parsed environment strings as JSON, so "22s" and a mountpoint
+    // with a placeholder stopped start-up as invalid.
     const c = load({
       M2MHUB_LWM2M__QMODE_TIME_WINDOW: '22s',
       M2MHUB_LWM2M__LIFETIME_MAX: '3600',
