@@ -226,7 +226,7 @@ export class Lwm2mGatewayCore {
       objectList,
       awake: true,
       inflight: 0,
-      queued: await this.deps.queue.length(info.ep),
+      queued: 0,
       pumping: false,
       sweep: undefined,
       observations: new Map(),
@@ -240,6 +240,8 @@ export class Lwm2mGatewayCore {
     this.byTopicKey.set(topicSafe(info.ep), info.ep);
     this.byAddress.set(`${info.address}:${info.port}`, info.ep);
     this.stats.clients = this.sessions.size;
+    // The session exists before any await, so a command arriving meanwhile finds it.
+    s.queued = await this.deps.queue.length(info.ep);
     if (opts.restored) {
       s.awake = !info.queueMode;
       await this.indexObservations();
