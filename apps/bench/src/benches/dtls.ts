@@ -208,10 +208,9 @@ export default async function dtls(args: string[]): Promise<BenchReport> {
   // Every phase runs against a freshly started server (libcoap slows down as sessions of an
   // earlier phase pile up), and phases alternate between ours and libcoap round by round so
   // load from other processes on a shared machine hits both alike. Figures are medians.
-  let profiled = false;
   const startOurs = async (): Promise<{ target: Target; stop: () => Promise<void> }> => {
-    const withProfile = profile && !profiled;
-    profiled = true;
+    // With --profile every phase of ours writes its own CPU profile into the directory.
+    const withProfile = profile !== undefined;
     const child = fork(fileURLToPath(import.meta.url), [], {
       execArgv: ['--conditions=m2mhub-source', '--import', 'tsx', '--expose-gc', ...(withProfile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [])],
       env: { ...process.env, M2MHUB_DTLS_BENCH_CHILD: '1' },
