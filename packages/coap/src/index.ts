@@ -3,6 +3,7 @@ export * from './block';
 export * from './codec';
 export * from './codes';
 export * from './endpoint';
+export type { EndpointCounters } from './endpoint-context';
 export * from './errors';
 export * from './link-format';
 export * from './memory-transport';

@@ -1,4 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import type { PeerAddress } from '@m2mhub/core';
 import { CoapEndpoint, type CoapEndpointOptions } from '../src/endpoint';
 import { UdpTransport } from '../src/udp-transport';
 
@@ -20,10 +22,6 @@ export function requireBinary(name: string): string {
     throw new Error(`${name} is not installed (apt-get install libcoap3-bin)`);
   }
 }
-
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import type { PeerAddress } from '@m2mhub/core';
 
 /** A currently free UDP port on 127.0.0.1 (bind port 0, read it, release it). */
 export function freeUdpPort(): Promise<number> {
