@@ -49,6 +49,12 @@ export interface Lwm2mGatewayConfig {
   max_inflight: number;
   /** Remembered (topic, payload) digests for dropping duplicates delivered by overlapping subscriptions. */
   dedupe_window: number;
+  /** Registrations kept in memory in front of the store (every device request looks one up). */
+  registration_cache: number;
+  /** Longest PSK identity accepted by the credentials API, bytes. */
+  psk_identity_max: number;
+  /** Longest PSK accepted by the credentials API, bytes. */
+  psk_key_max: number;
   /** Registration query parameters never published (secrets). */
   sensitive_params: string[];
   udp: ListenerConfig;
@@ -83,6 +89,9 @@ export function defaultConfig(): Lwm2mGatewayConfig {
     max_command_size: 65536,
     max_inflight: 1,
     dedupe_window: 4096,
+    registration_cache: 100_000,
+    psk_identity_max: 128,
+    psk_key_max: 64,
     sensitive_params: ['password', 'pwd', 'secret', 'token', 'psk', 'key', 'passwd', 'credential', 'apikey'],
     udp: { enable: true, bind: '0.0.0.0', port: 5783, recbuf: 4 * 1024 * 1024, sndbuf: 4 * 1024 * 1024 },
     dtls: { enable: true, bind: '0.0.0.0', port: 5784, recbuf: 4 * 1024 * 1024, sndbuf: 4 * 1024 * 1024 },
@@ -176,6 +185,15 @@ export function parseConfig(raw: unknown): Lwm2mGatewayConfig {
         break;
       case 'dedupe_window':
         c[k] = int(key, v, 0, 1_000_000);
+        break;
+      case 'registration_cache':
+        c[k] = int(key, v, 0, 10_000_000);
+        break;
+      case 'psk_identity_max':
+        c[k] = int(key, v, 1, 65535);
+        break;
+      case 'psk_key_max':
+        c[k] = int(key, v, 1, 1024);
         break;
       case 'max_command_size':
         c[k] = int(key, v, 64, 16 * 1024 * 1024);

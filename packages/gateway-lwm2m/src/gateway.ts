@@ -10,7 +10,7 @@ import { createDtlsTransport } from '@m2mhub/dtls';
 import type { ClientQuery, Gateway, GatewayClientInfo, GatewayContext, GatewayFactory, GatewayStats, ListenerStatus } from '@m2mhub/gateway';
 import { createLwm2mServer, createObjectRegistry, type Lwm2mServer, type Lwm2mServerConfig, type ModelProvider } from '@m2mhub/lwm2m';
 import { Lwm2mGatewayCore } from './core';
-import { CredentialStore } from './credentials';
+import { CredentialStore, DEFAULT_CREDENTIAL_LIMITS } from './credentials';
 import { clampLifetime, defaultConfig, type Lwm2mGatewayConfig, parseConfig } from './config';
 import { KvObservationStore, KvRegistrationStore, KvRequestQueueStore } from './durable-stores';
 import { gatewayRoutes } from './routes';
@@ -124,7 +124,11 @@ export class Lwm2mGateway implements Gateway {
     const { registry, errors } = createObjectRegistry(this.cfg.xml_dir ? { xmlDir: this.cfg.xml_dir } : {});
     for (const e of errors) ctx.logger.warn({ file: e.file, err: e.error.message }, 'object XML skipped');
     this.model = registry;
-    this.credentials = new CredentialStore(ctx.store.kv('lwm2m.credentials'), SecretBox.fromFile(join(ctx.dataDir, 'secret.key')));
+    this.credentials = new CredentialStore(ctx.store.kv('lwm2m.credentials'), SecretBox.fromFile(join(ctx.dataDir, 'secret.key')), {
+      ...DEFAULT_CREDENTIAL_LIMITS,
+      maxIdentityBytes: this.cfg.psk_identity_max,
+      maxKeyBytes: this.cfg.psk_key_max,
+    });
     for (const r of gatewayRoutes(this)) ctx.routes.add(r);
   }
 
@@ -155,7 +159,7 @@ export class Lwm2mGateway implements Gateway {
     const { ctx, cfg } = this;
     const kv = ctx.store.kv('lwm2m.server');
     const server = createLwm2mServer({
-      registrationStore: new KvRegistrationStore(kv),
+      registrationStore: new KvRegistrationStore(kv, cfg.registration_cache),
       observationStore: new KvObservationStore(kv),
       queueStore: new KvRequestQueueStore(kv),
       model: this.model,
