@@ -167,6 +167,37 @@ describe('DTLS 1.2 PSK handshake (in memory, fake clock)', () => {
     assert.equal(p.server.handshakeCount, 0);
   });
 
+  it('RFC 5246 §7.4.9: a Finished that authenticates but does not verify fails with decrypt_error', async () => {
+    const { encodeRecord } = await import('../src/record/codec');
+    const { encodeHandshake } = await import('../src/handshake/codec');
+    const p = new MemoryPair();
+    const c = p.newClient();
+    c.start();
+    // Hold back the client's flight 5 (ClientKeyExchange, CCS, Finished).
+    let flight5: Uint8Array | undefined;
+    p.flush((d, dir) => {
+      if (dir === 'c2s' && handshakeTypes(d).includes(HandshakeType.clientKeyExchange)) {
+        flight5 = d;
+        return [];
+      }
+      return [d];
+    });
+    const recs = parseRecords(flight5!, 0, 32, 20000);
+    assert.deepEqual(recs.map((r) => r.type), [ContentType.handshake, ContentType.changeCipherSpec, ContentType.handshake]);
+    // Forge the Finished: right keys (the client's epoch-1 write protection), wrong verify_data.
+    const ws = (c.conn as unknown as { writes: { epoch: number; protection: import('../src/record/protection').RecordProtection }[] }).writes;
+    const prot = ws.find((w) => w.epoch === 1)!.protection;
+    const fin = encodeHandshake(HandshakeType.finished, 3, new Uint8Array(12));
+    const forged = encodeRecord(ContentType.handshake, 0xfefd, 1, 7, prot.seal(ContentType.handshake, 0xfefd, 1, 7, undefined, fin));
+    for (const r of recs.slice(0, 2)) p.server.handleDatagram(encodeRecord(r.type, r.version, r.epoch, r.seq, r.fragment), CLIENT);
+    p.log = [];
+    p.server.handleDatagram(forged, CLIENT);
+    const alert = p.log.flatMap((l) => parseRecords(l.d, 0, 32, 20000)).find((r) => r.type === ContentType.alert);
+    assert.deepEqual([...alert!.fragment], [2, AlertDescription.decryptError]);
+    assert.equal(p.server.handshakeCount, 0);
+    assert.equal(p.server.sessionCount, 0);
+  });
+
   it('RFC 4279 §2: an unknown PSK identity fails with unknown_psk_identity', () => {
     const p = new MemoryPair();
     const c = p.newClient({ psk: { identity: 'nobody', key: KEY } });
