@@ -14,6 +14,7 @@ import { type AcceptInfo, type ListenerSpec, type ListenerStatus, type RunningLi
 import { type OpenedPersistence, openPersistence, type PersistenceConfig, withQueueBound } from './persistence';
 import { type BrokerCounters, newCounters, SysPublisher } from './sys';
 import { assertFilter, assertTopic, topicMatches } from './topic';
+import { type OpenedEmitter, openRedisEmitter } from './cluster-emitter';
 
 export interface BrokerLimits {
   /** Connections accepted at once over all listeners; more are closed on accept. */
@@ -140,12 +141,24 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
   const persistence: OpenedPersistence = await openPersistence(options.persistence, (err) =>
     log.error({ err: err.message }, 'redis connection error'),
   );
+  // DESIGN.md §5: with Redis, messages are routed between nodes through Redis pub/sub too,
+  // not only stored there (a subscriber on hub A gets a publish made on hub B).
+  let emitter: OpenedEmitter | undefined;
+  if (options.persistence.kind === 'redis') {
+    try {
+      emitter = await openRedisEmitter(options.persistence.url, (err) => log.error({ err: err.message }, 'redis message routing error'));
+    } catch (err) {
+      await persistence.close().catch(() => {});
+      throw err;
+    }
+  }
   const { Aedes: AedesClass } = await import('aedes');
   let aedes: Aedes;
   try {
     aedes = await AedesClass.createBroker({
       ...(options.id ? { id: options.id } : {}),
       persistence: persistence.instance,
+      ...(emitter ? { mq: emitter.instance as never } : {}),
       queueLimit: limits.maxInflight,
       maxInflightInbound: limits.maxInflight,
       maxClientsIdLength: limits.maxClientIdLength,
@@ -230,6 +243,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
       },
     });
   } catch (err) {
+    await emitter?.close().catch(() => {});
     await persistence.close().catch(() => {});
     throw BrokerErrors.persistence(`cannot start the broker on ${persistence.describe}: ${(err as Error).message}`, { cause: err });
   }
@@ -238,7 +252,7 @@ export async function createBroker(options: BrokerOptions): Promise<Broker> {
     counters.publishDropped++;
     log.debug({ clientId, max: limits.maxQueued }, 'session queue full, message dropped for this client');
   });
-  log.info({ persistence: persistence.describe, id: aedes.id }, 'MQTT broker ready');
+  log.info({ persistence: persistence.describe, routing: emitter ? 'redis' : 'local', id: aedes.id }, 'MQTT broker ready');
 
   const clients = new Map<string, { client: Client; meta: ConnectedClient }>();
   aedes.on('clientReady', (client) => {

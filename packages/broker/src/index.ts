@@ -5,6 +5,6 @@ export { GuardedConnection, MqttFrameScanner, MqttFrameSplitter } from './frame-
 export type { ListenerSpec, ListenerStatus, MqttTransport, TlsFiles } from './listeners';
 export { hashPassword, isPasswordHash, verifyPassword } from './password';
 export type { PersistenceConfig } from './persistence';
-export { redisOptionsFromUrl } from './persistence';
+export { redacted as redactedRedisUrl, redisOptionsFromUrl } from './redis-url';
 export { sysMessages } from './sys';
 export * from './topic';

@@ -9,6 +9,7 @@ import AsyncRedisPersistence from 'aedes-persistence-redis/asyncPersistence.js';
 import { ClassicLevel } from 'classic-level';
 import { Redis } from 'ioredis';
 import { BrokerErrors } from './errors';
+import { redacted, redisOptionsFromUrl } from './redis-url';
 
 export type PersistenceConfig = { kind: 'memory' } | { kind: 'level'; path: string } | { kind: 'redis'; url: string };
 
@@ -17,37 +18,6 @@ export interface OpenedPersistence {
   instance: { setup(broker: unknown): Promise<void>; destroy(): Promise<void> } | undefined;
   describe: string;
   close(): Promise<void>;
-}
-
-/** ioredis options from a `redis://[user:pass@]host:port[/db]` URL. */
-export function redisOptionsFromUrl(url: string): Record<string, unknown> {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw BrokerErrors.persistence(`cluster.redis.url is not a URL`);
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw BrokerErrors.persistence('cluster.redis.url must be redis:// or rediss://');
-  const opts: Record<string, unknown> = { host: u.hostname || '127.0.0.1', port: u.port ? Number(u.port) : 6379 };
-  if (u.username) opts.username = decodeURIComponent(u.username);
-  if (u.password) opts.password = decodeURIComponent(u.password);
-  const db = u.pathname.replace(/^\//, '');
-  if (db) opts.db = Number(db);
-  if (u.protocol === 'rediss:') opts.tls = {};
-  // Fail a command instead of queueing it forever while Redis is away.
-  opts.maxRetriesPerRequest = 3;
-  opts.connectTimeout = 5000;
-  return opts;
-}
-
-function redacted(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'redis';
-  }
 }
 
 const STREAM_METHODS = ['createRetainedStreamCombi', 'createRetainedStream', 'outgoingStream', 'streamWill'] as const;

@@ -10,3 +10,12 @@ declare module 'aedes-persistence-redis/asyncPersistence.js' {
   };
   export default AsyncRedisPersistence;
 }
+declare module 'mqemitter-redis' {
+  import type { EventEmitter } from 'node:events';
+  class MQEmitterRedis {
+    constructor(opts: Record<string, unknown>);
+    readonly state: EventEmitter;
+    close(cb: () => void): void;
+  }
+  export default MQEmitterRedis;
+}
