@@ -49,6 +49,8 @@ export interface Lwm2mGatewayConfig {
   max_inflight: number;
   /** Remembered (topic, payload) digests for dropping duplicates delivered by overlapping subscriptions. */
   dedupe_window: number;
+  /** Last replies kept per device for the API's lookup (EMQX: 100). */
+  max_recorded_results: number;
   /** Registrations kept in memory in front of the store (every device request looks one up). */
   registration_cache: number;
   /** Longest PSK identity accepted by the credentials API, bytes. */
@@ -90,6 +92,7 @@ export function defaultConfig(): Lwm2mGatewayConfig {
     max_inflight: 1,
     dedupe_window: 4096,
     registration_cache: 100_000,
+    max_recorded_results: 100,
     psk_identity_max: 128,
     psk_key_max: 64,
     sensitive_params: ['password', 'pwd', 'secret', 'token', 'psk', 'key', 'passwd', 'credential', 'apikey'],
@@ -188,6 +191,9 @@ export function parseConfig(raw: unknown): Lwm2mGatewayConfig {
         break;
       case 'registration_cache':
         c[k] = int(key, v, 0, 10_000_000);
+        break;
+      case 'max_recorded_results':
+        c[k] = int(key, v, 0, 10_000);
         break;
       case 'psk_identity_max':
         c[k] = int(key, v, 1, 65535);

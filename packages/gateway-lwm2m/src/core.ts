@@ -88,6 +88,8 @@ interface Session {
   byObsId: Map<string, Observation>;
   /** Commands sent to the device and not answered yet, oldest first, with whether an Empty ACK came. */
   running: { raw: JsonObject; acked: boolean }[];
+  /** The last reply per (msgType, reqPath), for the API's `lookup` (EMQX keeps 100). */
+  results: Map<string, JsonObject>;
   connectedAt: number;
   messagesIn: number;
   messagesOut: number;
@@ -196,7 +198,10 @@ export class Lwm2mGatewayCore {
     const { topic, qos } = this.topics.uplink(kind, ep);
     this.stats.messages_out++;
     const s = this.sessions.get(ep);
-    if (s) s.messagesOut++;
+    if (s) {
+      s.messagesOut++;
+      if (kind === 'response' || kind === 'notify') this.record(s, msg);
+    }
     try {
       await this.deps.broker.publish(topic, JSON.stringify(msg), { qos });
     } catch (err) {
@@ -232,6 +237,7 @@ export class Lwm2mGatewayCore {
       observations: new Map(),
       byObsId: new Map(),
       running: [],
+      results: new Map(),
       connectedAt: this.deps.scheduler.wallNow(),
       messagesIn: 0,
       messagesOut: 0,
@@ -641,6 +647,20 @@ export class Lwm2mGatewayCore {
     const addr = `${s.info.address}:${s.info.port}`;
     if (this.byAddress.get(addr) === s.ep) this.byAddress.delete(addr);
     this.stats.clients = this.sessions.size;
+  }
+
+  private record(s: Session, msg: JsonObject): void {
+    const data = msg.data as JsonObject | undefined;
+    if (!data || typeof data.reqPath !== 'string' || typeof msg.msgType !== 'string') return;
+    const key = `${msg.msgType} ${data.reqPath}`;
+    s.results.delete(key);
+    s.results.set(key, msg);
+    if (s.results.size > this.cfg.max_recorded_results) s.results.delete(s.results.keys().next().value as string);
+  }
+
+  /** The last reply to `msgType` on `path` for `ep` (EMQX's lookup), if any. */
+  lastResult(ep: string, msgType: string, path: string): JsonObject | undefined {
+    return this.sessions.get(ep)?.results.get(`${msgType} ${path}`);
   }
 
   has(ep: string): boolean {

@@ -30,7 +30,21 @@ export function gatewayInfo(gw: Lwm2mGateway): Record<string, unknown> {
   };
 }
 
+const notFound: GatewayRouteReply = { status: 404, body: { code: 'CLIENT_NOT_FOUND', message: 'client not found' } };
+
 export function gatewayRoutes(gw: Lwm2mGateway): GatewayRoute[] {
+  const shortcut = (method: 'GET' | 'POST', url: string, build: (q: Record<string, string | undefined>) => Record<string, unknown>): GatewayRoute => ({
+    method,
+    url,
+    handler: async ({ params, query }) => {
+      const ep = params.ep ?? '';
+      const core = gw.gatewayCore;
+      if (!core || !gw.client(ep)) return notFound;
+      if (!query.path) return { status: 400, body: { code: 'BAD_REQUEST', message: 'query parameter path is required' } };
+      await core.command(ep, JSON.stringify(build(query)));
+      return { status: 204 };
+    },
+  });
   return [
     {
       method: 'GET',
@@ -83,6 +97,27 @@ export function gatewayRoutes(gw: Lwm2mGateway): GatewayRoute[] {
       handler: async ({ params }) =>
         (await gw.kick(params.ep ?? '')) ? { status: 204 } : { status: 404, body: { code: 'CLIENT_NOT_FOUND', message: 'client not found' } },
     },
+    // EMQX's shortcuts: the command goes out as if published on the command topic; its reply
+    // comes on the response topic (read/write/observe answer 204 at once), and lookup returns
+    // the last reply recorded for that path.
+    {
+      method: 'GET',
+      url: '/clients/:ep/lookup',
+      summary: 'Last reply of `action` (discover, read, ...) on `path` for this client',
+      handler: ({ params, query }) => {
+        const ep = params.ep ?? '';
+        if (!gw.client(ep)) return notFound;
+        const path = query.path ?? '';
+        const action = query.action ?? 'discover';
+        const r = gw.gatewayCore?.lastResult(ep, action, path);
+        if (!r) return { status: 404, body: { code: 'NOT_FOUND', message: `no ${action} result for ${path}` } };
+        const data = r.data as Record<string, unknown>;
+        return { status: 200, body: { clientid: ep, path, action, codeMsg: data.codeMsg, code: data.code, content: data.content ?? [] } };
+      },
+    },
+    shortcut('GET', '/clients/:ep/read', (q) => ({ msgType: 'read', data: { path: q.path } })),
+    shortcut('POST', '/clients/:ep/write', (q) => ({ msgType: 'write', data: { path: q.path, type: q.type, value: q.value } })),
+    shortcut('POST', '/clients/:ep/observe', (q) => ({ msgType: q.enable === 'false' ? 'cancel-observe' : 'observe', data: { path: q.path } })),
     {
       method: 'GET',
       url: '/credentials',

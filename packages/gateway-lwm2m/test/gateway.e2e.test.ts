@@ -343,4 +343,27 @@ describe('LwM2M gateway end to end (real broker, UDP, simulated devices, MQTT.js
     assert.equal(dd.first({ id: 'b1:1' }), false);
     assert.equal(dd.first({}), true, 'without an id a message is not a duplicate');
   });
+
+  it('EMQX REST shortcuts: read/write/observe send the command (reply on up/resp), lookup returns the last reply', async () => {
+    await h.device(basicProfile('rest', '1.1'));
+    await h.waitFor((r) => r.topic === 'up/register' && r.json.ep === 'rest');
+    const route = (method: string, url: string) => h.routes.find((r) => r.method === method && r.url === url)!;
+    const call = (method: string, url: string, ep: string, query: Record<string, string>) => route(method, url).handler({ params: { ep }, query, body: undefined });
+    let from = h.received.length;
+    assert.equal((await call('GET', '/clients/:ep/read', 'rest', { path: '/3303/0/5701' })).status, 204);
+    await h.waitFor((r) => r.topic === 'up/resp' && r.json.ep === 'rest' && r.json.msgType === 'read', 5000, from);
+    const look = await call('GET', '/clients/:ep/lookup', 'rest', { path: '/3303/0/5701', action: 'read' });
+    assert.equal(look.status, 200);
+    assert.deepEqual(look.body, { clientid: 'rest', path: '/3303/0/5701', action: 'read', codeMsg: 'content', code: '2.05', content: [{ path: '/3303/0/5701', value: 'Cel' }] });
+    from = h.received.length;
+    assert.equal((await call('POST', '/clients/:ep/write', 'rest', { path: '/1/0/1', value: '900' })).status, 204);
+    const w = await h.waitFor((r) => r.topic === 'up/resp' && r.json.ep === 'rest' && r.json.msgType === 'write', 5000, from);
+    assert.equal((w.json.data as { code: string }).code, '2.04');
+    from = h.received.length;
+    assert.equal((await call('POST', '/clients/:ep/observe', 'rest', { path: '/3/0/9', enable: 'true' })).status, 204);
+    await h.waitFor((r) => r.topic === 'up/resp' && r.json.ep === 'rest' && r.json.msgType === 'observe' && (r.json.data as { reqPath: string }).reqPath === '/3/0/9', 5000, from);
+    assert.equal((await call('GET', '/clients/:ep/read', 'nobody', { path: '/3/0/0' })).status, 404);
+    assert.equal((await call('GET', '/clients/:ep/read', 'rest', {})).status, 400);
+    assert.equal((await call('GET', '/clients/:ep/lookup', 'rest', { path: '/9/9', action: 'read' })).status, 404);
+  });
 });

@@ -95,6 +95,7 @@ export const lwm2mSection = {
   max_inflight: int(gw.max_inflight, 1, 1024, 'commands running at once per device'),
   max_command_size: int(gw.max_command_size, 64, 16 * 1024 * 1024, 'largest JSON command in bytes'),
   dedupe_window: int(gw.dedupe_window, 0, 1_000_000, 'broker message ids remembered to drop duplicate deliveries'),
+  max_recorded_results: int(gw.max_recorded_results, 0, 10_000, 'last replies kept per device for the API lookup'),
   registration_cache: int(gw.registration_cache, 0, 10_000_000, 'registrations kept in memory in front of the store'),
   psk_identity_max: int(gw.psk_identity_max, 1, 65535, 'longest PSK identity the credentials API accepts, bytes'),
   psk_key_max: int(gw.psk_key_max, 1, 1024, 'longest PSK the credentials API accepts, bytes'),
