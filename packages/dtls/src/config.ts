@@ -34,6 +34,8 @@ export interface DtlsLimits {
   sessionCacheLifetimeMs: number;
   /** Length of the connection ids we issue (RFC 9146); 0 disables CID. */
   cidLength: number;
+  /** Longest PSK identity accepted in ClientKeyExchange (RFC 4279 §5.3 allows 2^16-1; LwM2M ones are short). */
+  maxPskIdentity: number;
   /** Period of the sweep that expires idle sessions and stale handshakes. */
   sweepIntervalMs: number;
 }
@@ -55,6 +57,7 @@ export const DEFAULT_LIMITS: DtlsLimits = {
   sessionCacheSize: 10_000,
   sessionCacheLifetimeMs: 24 * 3600_000,
   cidLength: 6,
+  maxPskIdentity: 256,
   sweepIntervalMs: 5_000,
 };
 

@@ -43,7 +43,6 @@ export interface ServerHandshakeContext {
   rpkStore: RpkStore | undefined;
 }
 
-const MAX_PSK_IDENTITY = 128;
 const decoder = new TextDecoder();
 
 export class ServerHandshake implements Handshake {
@@ -242,7 +241,7 @@ export class ServerHandshake implements Handshake {
   }
 
   private onClientKeyExchange(body: Uint8Array, raw: Uint8Array): void | Promise<void> {
-    const idBytes = parsePskIdentity(body, MAX_PSK_IDENTITY);
+    const idBytes = parsePskIdentity(body, this.ctx.limits.maxPskIdentity);
     const identity = decoder.decode(idBytes);
     const store = this.ctx.pskStore;
     if (!store) throw DtlsErrors.handshakeFailure('no PSK store');
