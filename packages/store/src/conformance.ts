@@ -16,6 +16,11 @@ export interface ConformanceSubject {
   store: Store;
   /** Opens a new Store over the same durable data (after the suite closed `store`). */
   reopen?: () => Promise<Store>;
+  /**
+   * Another Store over the same data, open at the same time (backends several processes
+   * share, such as Redis). When given, the suite checks the two instances together.
+   */
+  shared?: () => Promise<Store>;
   cleanup(): Promise<void>;
 }
 
@@ -253,6 +258,45 @@ export function storeConformance(name: string, factory: ConformanceFactory): voi
         assert.deepEqual(await again.queue('dur').drain('ep'), ['second']);
       } finally {
         await again.close();
+        await subject.cleanup();
+      }
+    });
+    it('shared: two instances on the same data see each other and keep queue bounds under concurrency', async (t) => {
+      const subject = await factory({ queueMaxLength: 20 });
+      if (!subject.shared) {
+        await subject.cleanup();
+        t.diagnostic(`${name} is single-process: no shared-instance check`);
+        return;
+      }
+      const a = subject.store;
+      const b = await subject.shared();
+      await a.open();
+      await b.open();
+      try {
+        await a.kv('shared').put('k', { from: 'a' });
+        assert.deepEqual(await b.kv('shared').get('k'), { from: 'a' });
+        assert.equal(await b.kv('shared').delete('k'), true);
+        assert.equal(await a.kv('shared').delete('k'), false);
+
+        // 30 pushes from two instances at once on a queue bounded to 20: exactly 20 land.
+        const qa = a.queue<string>('shq');
+        const qb = b.queue<string>('shq');
+        const pushes = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => (i % 2 ? qa : qb).push('ep', `i${i}`)));
+        assert.equal(pushes.filter((r) => r.status === 'fulfilled').length, 20);
+        assert.ok(pushes.filter((r) => r.status === 'rejected').every((r) => StoreErrors.queueFull.is((r as PromiseRejectedResult).reason)));
+        assert.equal(await qa.length('ep'), 20);
+        // Each instance's pushes keep their own order in the shared FIFO.
+        assert.equal(await qb.peek('ep'), await qa.peek('ep'));
+
+        // Concurrent shifts from both: every item exactly once, none lost.
+        const shifted = await Promise.all(Array.from({ length: 24 }, (_, i) => (i % 2 ? qa : qb).shift('ep')));
+        const got = shifted.filter((x): x is string => x !== undefined);
+        assert.equal(got.length, 20);
+        assert.equal(new Set(got).size, 20);
+        assert.deepEqual(await qa.keys(), []);
+      } finally {
+        await b.close().catch(() => {});
+        await a.close().catch(() => {});
         await subject.cleanup();
       }
     });

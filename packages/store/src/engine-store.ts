@@ -10,7 +10,7 @@ import {
   type Store,
   type StoreLimits,
 } from './api';
-import type { EngineOp, OrderedEngine } from './engine';
+import { type AtomicQueueEngine, type EngineOp, isAtomicQueueEngine, type OrderedEngine } from './engine';
 import { StoreErrors } from './errors';
 import { checkKey, checkMaxLength, checkNamespace, clampLimit, decodeValue, encodeValue, KeyedMutex } from './validate';
 
@@ -82,6 +82,11 @@ export class EngineStore implements Store {
     this.assertOpen();
     return this.engine;
   }
+  /** @internal The engine when it does queue operations atomically itself (shared Redis). */
+  get atomic(): AtomicQueueEngine | undefined {
+    const db = this.db;
+    return isAtomicQueueEngine(db) ? db : undefined;
+  }
   /** @internal */
   exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
     return this.mutex.run(key, fn);
@@ -109,6 +114,8 @@ class EngineKv implements KeyValueStore {
   async delete(key: string): Promise<boolean> {
     checkKey(key, this.store.limits);
     const db = this.store.db;
+    const atomic = this.store.atomic;
+    if (atomic) return atomic.deleteKey(this.base + key);
     return this.store.exclusive(this.base + key, async () => {
       const existed = (await db.get(this.base + key)) !== undefined;
       if (existed) await db.batch([{ type: 'del', key: this.base + key }]);
@@ -147,7 +154,15 @@ class EngineQueue<T> implements DurableQueue<T> {
     this.itemBase = `q${SEP}${namespace}${SEP}`;
   }
   private itemKey(key: string, seq: number): string {
-    return `${this.itemBase}${key}${SEP}${seqHex(seq)}`;
+    return `${this.itemPrefix(key)}${seqHex(seq)}`;
+  }
+  private itemPrefix(key: string): string {
+    return `${this.itemBase}${key}${SEP}`;
+  }
+  /** The engine's own atomic queue operations, after the checks `run` does. */
+  private atomicFor(key: string): AtomicQueueEngine | undefined {
+    checkKey(key, this.store.limits);
+    return this.store.atomic;
   }
   private async meta(key: string): Promise<QueueMeta> {
     const raw = await this.store.db.get(this.metaBase + key);
@@ -173,6 +188,12 @@ class EngineQueue<T> implements DurableQueue<T> {
     const max = options.maxLength ?? this.maxLength;
     checkMaxLength(max);
     const raw = encodeValue(item, this.store.limits);
+    const atomic = this.atomicFor(key);
+    if (atomic) {
+      const r = await atomic.queuePush(this.metaBase + key, this.itemPrefix(key), raw, max);
+      if (typeof r !== 'number') throw StoreErrors.queueFull(`${this.namespace} queue ${key} holds ${r.full} of ${max}`);
+      return r;
+    }
     return this.run(key, async () => {
       const m = await this.meta(key);
       const len = m.t - m.h;
@@ -182,7 +203,12 @@ class EngineQueue<T> implements DurableQueue<T> {
       return len + 1;
     });
   }
-  peek(key: string): Promise<T | undefined> {
+  async peek(key: string): Promise<T | undefined> {
+    const atomic = this.atomicFor(key);
+    if (atomic) {
+      const raw = await atomic.queuePeek(this.metaBase + key, this.itemPrefix(key));
+      return raw === undefined ? undefined : decodeValue<T>(raw, `${this.namespace} queue ${key}`);
+    }
     return this.run(key, async () => {
       const m = await this.meta(key);
       if (m.t === m.h) return undefined;
@@ -195,7 +221,9 @@ class EngineQueue<T> implements DurableQueue<T> {
     const items = await this.drain(key, 1);
     return items[0];
   }
-  length(key: string): Promise<number> {
+  async length(key: string): Promise<number> {
+    const atomic = this.atomicFor(key);
+    if (atomic) return atomic.queueLength(this.metaBase + key);
     return this.run(key, async () => {
       const m = await this.meta(key);
       return m.t - m.h;
@@ -204,6 +232,12 @@ class EngineQueue<T> implements DurableQueue<T> {
   async drain(key: string, max?: number): Promise<T[]> {
     if (max !== undefined && (!Number.isInteger(max) || max < 0)) {
       throw StoreErrors.invalidKey(`drain max must be a non-negative integer, got ${max}`);
+    }
+    const atomic = this.atomicFor(key);
+    if (atomic) {
+      if (max === 0) return [];
+      const raws = await atomic.queueDrain(this.metaBase + key, this.itemPrefix(key), max);
+      return raws.map((v) => decodeValue<T>(v, `${this.namespace} queue ${key}`));
     }
     return this.run(key, async () => {
       const m = await this.meta(key);
@@ -218,7 +252,9 @@ class EngineQueue<T> implements DurableQueue<T> {
       return items;
     });
   }
-  clear(key: string): Promise<void> {
+  async clear(key: string): Promise<void> {
+    const atomic = this.atomicFor(key);
+    if (atomic) return atomic.queueClear(this.metaBase + key, this.itemPrefix(key));
     return this.run(key, async () => {
       const m = await this.meta(key);
       const n = m.t - m.h;

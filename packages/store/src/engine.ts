@@ -20,3 +20,27 @@ export interface OrderedEngine {
 export function compareUtf8(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
+
+/**
+ * Optional engine capability: queue and delete operations done atomically by the engine
+ * itself (Redis Lua scripts), for backends several processes share. Without it `EngineStore`
+ * serializes read-modify-write per key in this process only.
+ *
+ * Layout (shared with `EngineStore`): `metaKey` holds `{"h":head,"t":tail}` (absent when the
+ * queue is empty); item `seq` is at `itemPrefix + seq` as 13 lower-case hex digits.
+ */
+export interface AtomicQueueEngine {
+  /** Appends; resolves the new length, or `{ full: length }` when the queue already holds `max`. */
+  queuePush(metaKey: string, itemPrefix: string, value: string, max: number): Promise<number | { full: number }>;
+  /** Removes and returns up to `max` oldest items (all when undefined). */
+  queueDrain(metaKey: string, itemPrefix: string, max: number | undefined): Promise<string[]>;
+  queuePeek(metaKey: string, itemPrefix: string): Promise<string | undefined>;
+  queueLength(metaKey: string): Promise<number>;
+  queueClear(metaKey: string, itemPrefix: string): Promise<void>;
+  /** Deletes one key; resolves whether it existed. */
+  deleteKey(key: string): Promise<boolean>;
+}
+
+export function isAtomicQueueEngine(e: OrderedEngine): e is OrderedEngine & AtomicQueueEngine {
+  return typeof (e as Partial<AtomicQueueEngine>).queuePush === 'function';
+}

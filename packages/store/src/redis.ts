@@ -1,14 +1,26 @@
 /**
  * A Redis engine for `EngineStore` (ioredis): keys in one sorted set with score 0, so
  * ZRANGEBYLEX gives the UTF-8 byte order and prefix ranges; values in one hash; batches in
- * MULTI/EXEC. Queue read-modify-write is serialized per process only: several hub
- * processes sharing one Redis need the dedicated Redis backend (later issue, Lua scripts).
+ * MULTI/EXEC; queue operations and deletes are Lua scripts (redis-scripts.ts), so several
+ * hub processes can share one Redis: a push never overshoots the bound and a drained item
+ * goes to exactly one caller.
  */
 import { Redis } from 'ioredis';
 import type { StoreLimits } from './api';
-import type { EngineOp, OrderedEngine } from './engine';
+import type { AtomicQueueEngine, EngineOp, OrderedEngine } from './engine';
 import { EngineStore } from './engine-store';
 import { StoreErrors } from './errors';
+import { CLEAR, DELETE, DRAIN, LENGTH, PEEK, PUSH } from './redis-scripts';
+
+type Script = (zkey: string, hkey: string, ...args: string[]) => Promise<unknown>;
+interface ScriptedRedis {
+  m2mQueuePush: Script;
+  m2mQueueDrain: Script;
+  m2mQueuePeek: Script;
+  m2mQueueLength: Script;
+  m2mQueueClear: Script;
+  m2mDelete: Script;
+}
 
 export interface RedisEngineOptions {
   /** Prefix of the two Redis keys this engine uses. */
@@ -17,7 +29,7 @@ export interface RedisEngineOptions {
   connectTimeoutMs?: number;
 }
 
-export class RedisEngine implements OrderedEngine {
+export class RedisEngine implements OrderedEngine, AtomicQueueEngine {
   readonly name = 'redis';
   private readonly redis: Redis;
   private readonly zkey: string;
@@ -28,6 +40,17 @@ export class RedisEngine implements OrderedEngine {
   ) {
     this.redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, connectTimeout: opts.connectTimeoutMs ?? 5000 });
     this.redis.on('error', () => {}); // surfaced through the failing command
+    // EVALSHA with a fallback to EVAL (ioredis), so scripts survive a Redis restart.
+    for (const [name, lua] of [
+      ['m2mQueuePush', PUSH],
+      ['m2mQueueDrain', DRAIN],
+      ['m2mQueuePeek', PEEK],
+      ['m2mQueueLength', LENGTH],
+      ['m2mQueueClear', CLEAR],
+      ['m2mDelete', DELETE],
+    ] as const) {
+      this.redis.defineCommand(name, { numberOfKeys: 2, lua });
+    }
     const p = opts.keyPrefix ?? 'm2mhub:store:';
     this.zkey = `${p}keys`;
     this.hkey = `${p}values`;
@@ -60,6 +83,38 @@ export class RedisEngine implements OrderedEngine {
     const res = await m.exec();
     const failed = res?.find(([err]) => err);
     if (failed) throw failed[0];
+  }
+  private get scripts(): ScriptedRedis {
+    return this.redis as unknown as ScriptedRedis;
+  }
+  private async script<R>(fn: () => Promise<unknown>): Promise<R> {
+    try {
+      return (await fn()) as R;
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (msg.includes('M2M_STORE_CORRUPT')) throw StoreErrors.corrupt(msg.slice(msg.indexOf('M2M_STORE_CORRUPT') + 18), { cause: err });
+      throw err;
+    }
+  }
+  async queuePush(metaKey: string, itemPrefix: string, value: string, max: number): Promise<number | { full: number }> {
+    const [ok, len] = await this.script<[number, number]>(() => this.scripts.m2mQueuePush(this.zkey, this.hkey, metaKey, itemPrefix, value, String(max)));
+    return ok === 1 ? len : { full: len };
+  }
+  async queueDrain(metaKey: string, itemPrefix: string, max: number | undefined): Promise<string[]> {
+    return this.script<string[]>(() => this.scripts.m2mQueueDrain(this.zkey, this.hkey, metaKey, itemPrefix, max === undefined ? '' : String(max)));
+  }
+  async queuePeek(metaKey: string, itemPrefix: string): Promise<string | undefined> {
+    const v = await this.script<string | null>(() => this.scripts.m2mQueuePeek(this.zkey, this.hkey, metaKey, itemPrefix));
+    return v ?? undefined;
+  }
+  async queueLength(metaKey: string): Promise<number> {
+    return this.script<number>(() => this.scripts.m2mQueueLength(this.zkey, this.hkey, metaKey));
+  }
+  async queueClear(metaKey: string, itemPrefix: string): Promise<void> {
+    await this.script(() => this.scripts.m2mQueueClear(this.zkey, this.hkey, metaKey, itemPrefix));
+  }
+  async deleteKey(key: string): Promise<boolean> {
+    return (await this.script<number>(() => this.scripts.m2mDelete(this.zkey, this.hkey, key))) === 1;
   }
   async range(prefix: string, after: string | undefined, limit: number): Promise<Array<[string, string]>> {
     const lo = Buffer.from(prefix, 'utf8');

@@ -1,9 +1,10 @@
 /** The conformance suite against a real redis-server started on a free port by this test. */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { after, before } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { storeConformance } from '../src/conformance';
 import { createRedisStore } from '../src/index';
 
@@ -51,6 +52,34 @@ storeConformance('redis', async (limits) => {
   return {
     store: createRedisStore(url, limits, { keyPrefix }),
     reopen: async () => createRedisStore(url, limits, { keyPrefix }),
+    shared: async () => createRedisStore(url, limits, { keyPrefix }),
     cleanup: async () => {},
   };
+});
+
+describe('redis store shared by processes', () => {
+  it('two processes pushing and shifting one queue at once: the bound holds and every item is taken exactly once', async () => {
+    const keyPrefix = `mp${Date.now()}:`;
+    const script = (tag: string) => `
+      import { createRedisStore } from ${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)};
+      const s = createRedisStore(${JSON.stringify(url)}, { queueMaxLength: 150 }, { keyPrefix: ${JSON.stringify(keyPrefix)} });
+      await s.open();
+      const q = s.queue('mp');
+      const r = await Promise.allSettled(Array.from({ length: 100 }, (_, i) => q.push('ep', '${tag}' + i)));
+      const pushed = r.filter((x) => x.status === 'fulfilled').length;
+      const taken = [];
+      for (;;) { const v = await q.shift('ep'); if (v === undefined) break; taken.push(v); }
+      await s.close();
+      console.log(JSON.stringify({ pushed, taken }));
+    `;
+    const run = (tag: string) =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script(tag)], { encoding: 'utf8' }).then(
+        (r) => JSON.parse(r.stdout) as { pushed: number; taken: string[] },
+      );
+    const [a, b] = await Promise.all([run('a'), run('b')]);
+    assert.equal(a.pushed + b.pushed, 150, 'bound of 150 over 200 concurrent pushes');
+    const all = [...a.taken, ...b.taken];
+    assert.equal(all.length, 150);
+    assert.equal(new Set(all).size, 150);
+  });
 });
