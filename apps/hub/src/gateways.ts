@@ -53,7 +53,13 @@ function routesPlugin(routes: GatewayRoute[]): ApiPlugin['plugin'] {
   };
 }
 
-export async function startGateways(ctx: HubContext): Promise<{ stop(): Promise<void>; status(): ListenerStatus[]; manager: GatewayManager }> {
+export async function startGateways(ctx: HubContext): Promise<{
+  stop(): Promise<void>;
+  status(): ListenerStatus[];
+  manager: GatewayManager;
+  /** Every gateway's events (register, update, deregister, sleeping, awake, ...), for the API's live stream. */
+  events: TypedEmitter<GatewayEvents>;
+}> {
   const events = new TypedEmitter<GatewayEvents>();
   const routesByGateway = new Map<string, GatewayRoute[]>();
   const makeContext = <C>(name: string, config: C): GatewayContext<C> => {
@@ -110,6 +116,7 @@ export async function startGateways(ctx: HubContext): Promise<{ stop(): Promise<
   }
   return {
     manager,
+    events,
     stop: () => manager.stopAll(),
     status: () =>
       manager.list().flatMap((gw) =>
