@@ -65,20 +65,25 @@ describe('redis store shared by processes', () => {
       const s = createRedisStore(${JSON.stringify(url)}, { queueMaxLength: 150 }, { keyPrefix: ${JSON.stringify(keyPrefix)} });
       await s.open();
       const q = s.queue('mp');
-      const r = await Promise.allSettled(Array.from({ length: 100 }, (_, i) => q.push('ep', '${tag}' + i)));
-      const pushed = r.filter((x) => x.status === 'fulfilled').length;
+      let pushed = 0;
       const taken = [];
-      for (;;) { const v = await q.shift('ep'); if (v === undefined) break; taken.push(v); }
+      if (process.argv.includes('push')) {
+        const r = await Promise.allSettled(Array.from({ length: 100 }, (_, i) => q.push('ep', '${tag}' + i)));
+        pushed = r.filter((x) => x.status === 'fulfilled').length;
+      } else {
+        for (;;) { const v = await q.shift('ep'); if (v === undefined) break; taken.push(v); }
+      }
       await s.close();
       console.log(JSON.stringify({ pushed, taken }));
     `;
-    const run = (tag: string) =>
-      promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script(tag)], { encoding: 'utf8' }).then(
+    const run = (tag: string, phase: 'push' | 'shift') =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script(tag), phase], { encoding: 'utf8' }).then(
         (r) => JSON.parse(r.stdout) as { pushed: number; taken: string[] },
       );
-    const [a, b] = await Promise.all([run('a'), run('b')]);
+    const [a, b] = await Promise.all([run('a', 'push'), run('b', 'push')]);
     assert.equal(a.pushed + b.pushed, 150, 'bound of 150 over 200 concurrent pushes');
-    const all = [...a.taken, ...b.taken];
+    const [c, d] = await Promise.all([run('a', 'shift'), run('b', 'shift')]);
+    const all = [...c.taken, ...d.taken];
     assert.equal(all.length, 150);
     assert.equal(new Set(all).size, 150);
   });
