@@ -11,3 +11,11 @@ export * from './server';
 export * from './stores';
 export * from './transport';
 export { createProtection, type RecordProtection } from './record/protection';
+// Credentials for ECDHE_ECDSA from the PKI half (the rest is under src/pki).
+export {
+  InMemoryRawPublicKeyStore,
+  type LocalCredentials,
+  loadPemCredentials,
+  rawKeyCredentials,
+  spkiFingerprint,
+} from './pki/index';

@@ -7,6 +7,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import type { Datagram, DatagramTransport, PeerAddress } from '@m2mhub/core';
 import { peerKeyOf, silentLogger, toHex } from '@m2mhub/core';
 import { CoreErrors } from '@m2mhub/core';
+import { loadPemCredentials } from './pki/index';
 import { DtlsServer, type DtlsServerOptions, type DtlsSession } from './server';
 
 export interface DtlsTransportOptions extends DtlsServerOptions {
@@ -14,6 +15,11 @@ export interface DtlsTransportOptions extends DtlsServerOptions {
   port?: number;
   /** Bind address; default 127.0.0.1. */
   bind?: string;
+  /** PEM certificate chain (leaf first) and PEM private key; shorthand for `credentials`. */
+  certificatePem?: string;
+  privateKeyPem?: string;
+  /** Kernel receive buffer size in bytes (SO_RCVBUF), for bursts of handshakes. */
+  recvBufferSize?: number;
 }
 
 export interface DtlsTransport extends DatagramTransport {
@@ -30,7 +36,11 @@ export function createDtlsTransport(opts: DtlsTransportOptions = {}): DtlsTransp
   const bind = opts.bind ?? '127.0.0.1';
   const family = bind.includes(':') ? 'IPv6' : 'IPv4';
   const log = opts.logger ?? silentLogger;
-  const server = new DtlsServer(opts, {
+  const serverOpts: DtlsServerOptions = { ...opts };
+  if (!opts.credentials && opts.certificatePem && opts.privateKeyPem) {
+    serverOpts.credentials = loadPemCredentials(opts.certificatePem, opts.privateKeyPem);
+  }
+  const server = new DtlsServer(serverOpts, {
     send: (d, peer) => socket?.send(d, peer.port, peer.address),
     onData: (s, data) => {
       const dg: Datagram = { data, peer: s.peer, peerKey: sessionPeerKey(s) };
@@ -59,6 +69,7 @@ export function createDtlsTransport(opts: DtlsTransportOptions = {}): DtlsTransp
         });
         s.bind(opts.port ?? 0, bind, () => {
           s.off('error', reject);
+          if (opts.recvBufferSize) s.setRecvBufferSize(opts.recvBufferSize);
           s.on('error', () => {});
           resolve();
         });

@@ -19,7 +19,7 @@ describe('interop: openssl s_client with ECDHE_ECDSA (P-256) against our server'
     pki = makePki();
     // Server certificate: device-direct, signed by the test root; the client verifies it with -CAfile root.pem.
     const credentials = loadPemCredentials(pki.text('direct.pem'), pki.text('direct.key'));
-    anon = createDtlsTransport({ credentials });
+    anon = createDtlsTransport({ certificatePem: pki.text('direct.pem'), privateKeyPem: pki.text('direct.key') });
     mutual = createDtlsTransport({ credentials, trustStore: { anchors: () => [pki.der('root.pem')] } });
     for (const t of [anon, mutual]) {
       t.onDatagram((d) => {
