@@ -4,10 +4,10 @@
  */
 import type { IncomingRequest } from '@m2mhub/coap';
 import { isM2MError } from '@m2mhub/core';
-import { type DeviceRequest, type DeviceResponse, type Lwm2mServer, objectVersions, type Registration, ServerErrors } from '@m2mhub/lwm2m';
+import { type DeviceRequest, type DeviceResponse, type Lwm2mServer, objectVersions, type Registration, ServerErrors, splitLinks } from '@m2mhub/lwm2m';
 import type { DeviceExecutor, ExecFailure, Lwm2mGatewayCore, RegistrationInfo } from './core';
 import type { JsonObject } from './reply';
-import { isSensitive, queryParams } from './reginfo';
+import { isSensitive, parseObjectLinks, queryParams } from './reginfo';
 
 /**
  * EMQX's objectList from a registration: an object listed on its own (`</1>;ver=1.1`, or with
@@ -27,36 +27,51 @@ export function objectListOf(reg: Registration): string[] {
  * parameters as received, `apn`, `imei` and other extras included), held from the request
  * until the server's event for it. Bounded: entries never claimed (a refused request) age out.
  */
+export interface SeenRequest {
+  query: string[];
+  /** The link-format payload split in links, when the request carried one. */
+  links?: string[];
+}
+
 export class RegistrationQueries {
-  private readonly byEndpoint = new Map<string, string[]>();
-  private readonly byRegistration = new Map<string, string[]>();
-  constructor(private readonly max = 10_000) {}
+  private readonly byEndpoint = new Map<string, SeenRequest>();
+  private readonly byRegistration = new Map<string, SeenRequest>();
+  constructor(
+    private readonly max = 10_000,
+    /** Largest registration payload whose links are kept, bytes. */
+    private readonly maxPayload = 16_384,
+  ) {}
 
   /** Called with every request before the server handles it. */
   see(req: IncomingRequest): void {
     if (req.method !== 'POST' || req.path[0] !== 'rd') return;
+    const seen: SeenRequest = { query: req.query };
+    if (req.payload.length > 0 && req.payload.length <= this.maxPayload) {
+      const text = Buffer.from(req.payload.buffer, req.payload.byteOffset, req.payload.byteLength).toString('utf8');
+      seen.links = splitLinks(text);
+    }
     if (req.path.length === 1) {
       const ep = req.query.find((q) => q.startsWith('ep='))?.slice(3);
-      if (ep) put(this.byEndpoint, ep, req.query, this.max);
-    } else if (req.path.length === 2) put(this.byRegistration, req.path[1]!, req.query, this.max);
+      if (ep) put(this.byEndpoint, ep, seen, this.max);
+    } else if (req.path.length === 2) put(this.byRegistration, req.path[1]!, seen, this.max);
   }
 
-  takeRegister(ep: string): string[] | undefined {
+  takeRegister(ep: string): SeenRequest | undefined {
     return take(this.byEndpoint, ep);
   }
 
-  takeUpdate(registrationId: string): string[] | undefined {
+  takeUpdate(registrationId: string): SeenRequest | undefined {
     return take(this.byRegistration, registrationId);
   }
 }
 
-function put(m: Map<string, string[]>, k: string, v: string[], max: number): void {
+function put(m: Map<string, SeenRequest>, k: string, v: SeenRequest, max: number): void {
   m.delete(k);
   m.set(k, v);
   if (m.size > max) m.delete(m.keys().next().value as string);
 }
 
-function take(m: Map<string, string[]>, k: string): string[] | undefined {
+function take(m: Map<string, SeenRequest>, k: string): SeenRequest | undefined {
   const v = m.get(k);
   m.delete(k);
   return v;
@@ -67,10 +82,10 @@ function take(m: Map<string, string[]>, k: string): string[] | undefined {
  * payload; `query` the request's Uri-Query when known (else the parameters are rebuilt from
  * the registration).
  */
-export function registrationInfo(reg: Registration, sensitive: readonly string[], withObjects = true, query?: string[]): RegistrationInfo {
+export function registrationInfo(reg: Registration, sensitive: readonly string[], withObjects = true, seen?: SeenRequest): RegistrationInfo {
   // LwM2M Core §6.2.1 parameters, named as on the wire (EMQX publishes the query as received).
   let params: JsonObject;
-  if (query) params = queryParams(query, sensitive);
+  if (seen) params = queryParams(seen.query, sensitive);
   else {
     params = { ep: reg.endpoint, lt: reg.lifetime, lwm2m: reg.lwm2mVersion, b: reg.binding };
     if (reg.smsNumber !== undefined) params.sms = reg.smsNumber;
@@ -90,8 +105,10 @@ export function registrationInfo(reg: Registration, sensitive: readonly string[]
     binding: reg.binding,
   };
   if (withObjects) {
-    info.objectList = objectListOf(reg);
-    info.alternatePath = reg.alternatePath;
+    // The links as the device sent them (EMQX's objectList), else rebuilt from the registration.
+    const parsed = seen?.links ? parseObjectLinks(seen.links) : undefined;
+    info.objectList = parsed?.objectList ?? objectListOf(reg);
+    info.alternatePath = parsed?.alternatePath ?? reg.alternatePath;
   }
   if (reg.identity !== undefined) info.identity = `${reg.identity.kind}:${reg.identity.id}`;
   return info;

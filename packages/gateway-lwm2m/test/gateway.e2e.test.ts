@@ -235,10 +235,11 @@ describe('LwM2M gateway end to end (real broker, UDP, simulated devices, MQTT.js
         path: ['rd'],
         query: ['ep=raw-1', 'lt=120', 'lwm2m=1.0', 'imei=356938035643809', 'apn=psmA.eDRX0.ctnb', 'password=hunter2', 'token=abc'],
         contentFormat: ContentFormat.LINK,
-        payload: new TextEncoder().encode('</3/0>,</3303/0>'),
+        payload: new TextEncoder().encode('</3303>,</3303/0>,</3/0>'),
       });
       assert.equal(res.code, '2.01');
       const reg = await h2.waitFor((r) => r.topic === 'up/register' && r.json.ep === 'raw-1');
+      // objectList is the links as sent (EMQX), order and the object-level </3303> kept.
       assert.deepEqual(reg.json.data, {
         ep: 'raw-1',
         lt: 120,
@@ -246,7 +247,7 @@ describe('LwM2M gateway end to end (real broker, UDP, simulated devices, MQTT.js
         imei: '356938035643809',
         apn: 'psmA.eDRX0.ctnb',
         alternatePath: '/',
-        objectList: ['/3/0', '/3303/0'],
+        objectList: ['/3303', '/3303/0', '/3/0'],
       });
       assert.ok(!JSON.stringify(h2.received).includes('hunter2'));
       const location = res.options.filter((o) => o.number === 8).map((o) => new TextDecoder().decode(o.value));
@@ -255,7 +256,7 @@ describe('LwM2M gateway end to end (real broker, UDP, simulated devices, MQTT.js
       const u = await h2.waitFor((r) => r.topic === 'up/update' && r.json.ep === 'raw-1');
       assert.equal((u.json.data as { lt: number }).lt, 600);
       assert.equal((u.json.data as { imei: string }).imei, '356938035643809');
-      assert.deepEqual((u.json.data as { objectList: string[] }).objectList, ['/3/0', '/3303/0']);
+      assert.deepEqual((u.json.data as { objectList: string[] }).objectList, ['/3303', '/3303/0', '/3/0']);
     } finally {
       await client.close();
       await h2.close();
