@@ -19,7 +19,7 @@ import { Dedupe } from './dedupe';
 import { type JsonObject, makeCommandEcho, makeReply } from './reply';
 import { Lwm2mTopics, type UplinkKind } from './topics';
 import { observationKey, replyFromResponse, type TranslateContext, toDeviceRequest } from './translate';
-import { toContent, ValueError } from './values';
+import { toContent } from './values';
 
 /** Why a device request failed without a CoAP answer. */
 export type ExecFailure = 'timeout' | 'reset' | 'not_registered' | 'invalid' | 'queue_full' | 'expired' | 'other';
@@ -106,6 +106,7 @@ export interface CoreStats {
   expired: number;
   timeouts: number;
   duplicates: number;
+  internal_errors: number;
   [key: string]: number;
 }
 
@@ -145,6 +146,7 @@ export class Lwm2mGatewayCore {
     expired: 0,
     timeouts: 0,
     duplicates: 0,
+    internal_errors: 0,
   };
 
   constructor(private readonly deps: CoreDeps) {
@@ -190,6 +192,17 @@ export class Lwm2mGatewayCore {
     this.sessions.clear();
     this.byTopicKey.clear();
     this.stats.clients = 0;
+  }
+
+  /**
+   * Runs a background task: an unexpected error is logged, never left as an unhandled
+   * rejection (which would stop the process). Bad input never gets here: it is answered.
+   */
+  guard(p: Promise<unknown>): void {
+    p.catch((err: unknown) => {
+      this.stats.internal_errors++;
+      this.deps.logger.error({ err }, 'lwm2m gateway task failed');
+    });
   }
 
   // ---------------------------------------------------------------- uplink publishing
@@ -264,7 +277,7 @@ export class Lwm2mGatewayCore {
       const payload = JSON.stringify({ msgType: 'observe', data: { path }, is_auto_observe: true });
       await this.submit(s, payload, { auto: true });
     }
-    void this.pump(s);
+    this.guard(this.pump(s));
   }
 
   /** An Update (LwM2M Core §6.2.2): also a wake-up for a queue-mode device. */
@@ -348,7 +361,7 @@ export class Lwm2mGatewayCore {
     const entry = s?.running.find((r) => !r.acked);
     if (!s || !entry) return;
     entry.acked = true;
-    void this.publish('response', s.ep, makeCommandEcho(s.ep, 'ack', entry.raw));
+    this.guard(this.publish('response', s.ep, makeCommandEcho(s.ep, 'ack', entry.raw)));
   }
 
   /** An observation ended on the device side (RST, error code): forget it. */
@@ -380,11 +393,11 @@ export class Lwm2mGatewayCore {
     if (target === undefined) return;
     const payload = Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength).toString('utf8');
     if (target === 'shared') {
-      for (const s of this.sessions.values()) void this.command(s.ep, payload, m.payload);
+      for (const s of this.sessions.values()) this.guard(this.command(s.ep, payload, m.payload));
       return;
     }
     const ep = this.byTopicKey.get(target.ep) ?? target.ep;
-    void this.command(ep, payload, m.payload);
+    this.guard(this.command(ep, payload, m.payload));
   }
 
   /** Handles one command payload for `ep` (also used by the API's shortcuts). */
@@ -415,7 +428,7 @@ export class Lwm2mGatewayCore {
   private async submit(s: Session, payload: string, opts: { auto?: boolean }, parsed?: ParsedCommand): Promise<void> {
     const sleeping = s.info.queueMode && !s.awake;
     if (!sleeping && s.inflight < this.cfg.max_inflight && s.queued === 0) {
-      void this.run(s, payload, parsed);
+      this.guard(this.run(s, payload, parsed));
       return;
     }
     const now = this.deps.scheduler.wallNow();
@@ -452,7 +465,7 @@ export class Lwm2mGatewayCore {
 
   private wake(s: Session): void {
     s.awake = true;
-    void this.pump(s);
+    this.guard(this.pump(s));
   }
 
   /** Sends queued commands while the device can take them. */
@@ -471,7 +484,7 @@ export class Lwm2mGatewayCore {
           await this.expire(s.ep, item);
           continue;
         }
-        void this.run(s, item.payload);
+        this.guard(this.run(s, item.payload));
       }
     } finally {
       s.pumping = false;
@@ -488,7 +501,7 @@ export class Lwm2mGatewayCore {
     if (s.sweep) return;
     s.sweep = this.deps.scheduler.setTimeout(() => {
       s.sweep = undefined;
-      void this.sweepExpired(s);
+      this.guard(this.sweepExpired(s));
     }, delayMs);
   }
 
@@ -528,7 +541,7 @@ export class Lwm2mGatewayCore {
       try {
         req = toDeviceRequest(parsed.cmd, ctx);
       } catch (e) {
-        if (!(e instanceof ValueError) && !(e instanceof Error && /M2M_LWM2M_BAD_PATH|path/i.test(e.message))) throw e;
+        // Everything toDeviceRequest refuses comes from the command (a value, a path, an unknown observation).
         this.stats.command_errors++;
         const code = parsed.cmd.msgType.startsWith('cancel-observe') ? '4.04' : '4.00';
         await this.replyError(s.ep, parsed.raw, code, (e as Error).message, parsed);
@@ -547,10 +560,18 @@ export class Lwm2mGatewayCore {
       }
       s.messagesIn++;
       this.afterResponse(s, parsed, res);
-      await this.publish('response', s.ep, replyFromResponse(s.ep, parsed, res, ctx));
+      let reply: JsonObject;
+      try {
+        reply = replyFromResponse(s.ep, parsed, res, ctx);
+      } catch (err) {
+        // A device answer we cannot shape is still answered, never dropped.
+        this.deps.logger.warn({ err, ep: s.ep }, 'reply shaping failed');
+        reply = makeReply(s.ep, parsed.cmd.msgType, parsed.raw, parsed.cmd.path, '5.00', { error: (err as Error).message });
+      }
+      await this.publish('response', s.ep, reply);
     } finally {
       s.inflight--;
-      if (s.queued > 0) void this.pump(s);
+      if (s.queued > 0) this.guard(this.pump(s));
     }
   }
 

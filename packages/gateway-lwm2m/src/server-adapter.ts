@@ -148,24 +148,24 @@ export class ServerExecutor implements DeviceExecutor {
 export function wireServer(server: Lwm2mServer, core: Lwm2mGatewayCore, sensitive: readonly string[], queries?: RegistrationQueries): () => void {
   const offs = [
     server.on('registered', ({ registration }) => {
-      void core.registered(registrationInfo(registration, sensitive, true, queries?.takeRegister(registration.endpoint)));
+      core.guard(core.registered(registrationInfo(registration, sensitive, true, queries?.takeRegister(registration.endpoint))));
     }),
     server.on('updated', ({ registration, previous }) => {
       // The server keeps the objects array when the Update had no payload (LwM2M Core §6.2.2).
       const withObjects = registration.objects !== previous.objects;
-      void core.updated(registrationInfo(registration, sensitive, withObjects, queries?.takeUpdate(registration.id)));
+      core.guard(core.updated(registrationInfo(registration, sensitive, withObjects, queries?.takeUpdate(registration.id))));
     }),
-    server.on('deregistered', ({ registration, reason }) => void core.deregistered(registration.endpoint, reason)),
-    server.on('sleeping', ({ endpoint }) => void core.sleeping(endpoint)),
-    server.on('awake', ({ endpoint }) => void core.awake(endpoint)),
+    server.on('deregistered', ({ registration, reason }) => core.guard(core.deregistered(registration.endpoint, reason))),
+    server.on('sleeping', ({ endpoint }) => core.guard(core.sleeping(endpoint))),
+    server.on('awake', ({ endpoint }) => core.guard(core.awake(endpoint))),
     server.on('notification', (ev) => {
       const res: DeviceResponse = { code: ev.code, codeName: ev.codeName, ok: ev.code.startsWith('2.') && !ev.error };
       if (ev.content) res.content = ev.content;
       if (ev.error) res.error = ev.error;
-      void core.notification(ev.endpoint, ev.observationId, res, ev.seqNum);
+      core.guard(core.notification(ev.endpoint, ev.observationId, res, ev.seqNum));
     }),
     server.on('observationEnded', ({ endpoint, observationId }) => core.observationEnded(endpoint, observationId)),
-    server.on('send', ({ registration, content }) => void core.send(registration.endpoint, content)),
+    server.on('send', ({ registration, content }) => core.guard(core.send(registration.endpoint, content))),
   ];
   return () => {
     for (const off of offs) off();
