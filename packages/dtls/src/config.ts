@@ -65,5 +65,5 @@ export function resolveLimits(partial: Partial<DtlsLimits> | undefined): DtlsLim
   return { ...DEFAULT_LIMITS, ...(partial ?? {}) };
 }
 
-/** The record cipher implementation; node:crypto won dtls-cipher bench (see README). */
+/** The record cipher implementation; node:crypto won the dtls-cipher bench (1.6x CCM_8, 2.4x GCM per CPU-second). */
 export const DEFAULT_CIPHER_BACKEND: CipherBackend = 'node';
