@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 // apps/hub does not list @m2mhub/simulator as a dependency (its package.json is not ours): import the source.
-import { SimulatedDevice, startDevice, wakaamaProfile } from '../../../packages/simulator/src/index';
-import type { CoapEndpoint } from '../../../packages/coap/src/index';
+import { SimulatedDevice, startDevice, wakaamaProfile } from '@m2mhub/simulator';
+import type { CoapEndpoint } from '@m2mhub/coap';
 import { background, HOST, type HubProcess, portEnv, requireTool, run, spawnHub, tempDir } from './helpers';
 
 function parseLine(line: string): { topic: string; json: Record<string, unknown> } {

@@ -32,7 +32,7 @@ function arg(args: string[], name: string, def: number): number {
 async function runChild(): Promise<void> {
   const { createBroker } = await import('@m2mhub/broker');
   // apps/bench does not depend on @m2mhub/store (its package.json is not this bench's): import the source.
-  const { createMemoryStore } = await import('../../../../packages/store/src/index');
+  const { createMemoryStore } = await import('@m2mhub/store');
   const { lwm2mGatewayFactory, parseConfig } = await import('@m2mhub/gateway-lwm2m');
   const { silentLogger, systemRandom, systemScheduler, TypedEmitter } = await import('@m2mhub/core');
   const { mkdtempSync } = await import('node:fs');
