@@ -12,8 +12,15 @@ export interface HubContext {
   logger: Logger;
   /** In-process MQTT client: publishes and subscriptions go through the broker's routing. */
   broker: BrokerClient;
-  /** The durable store (embedded level backend by default). */
+  /** The durable store (embedded level backend by default; Redis, shared by every node, with `cluster.redis.url`). */
   store: Store;
+  /**
+   * This hub's name among the nodes sharing one Redis (`cluster.node_id`, default kept in
+   * `<data_dir>/node_id`): record it as the owner of a device's UDP/DTLS session.
+   */
+  nodeId: string;
+  /** True when `cluster.redis.url` is set: other nodes share the store and the broker's routing. */
+  clustered: boolean;
   /** Adds a REST resource under /api/v5; call before `startGateways` returns. */
   registerApiPlugin(plugin: ApiPlugin): void;
   scheduler: Scheduler;

@@ -6,10 +6,11 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { type ApiPlugin, createApiServer, type HubStatus, type ListenerStatus } from '@m2mhub/admin-api';
-import { type Broker, createBroker, createRuleAuthProvider, type ListenerSpec, type PersistenceConfig } from '@m2mhub/broker';
+import { type AclSource, type Broker, createBroker, createRuleAuthProvider, type ListenerSpec, type PersistenceConfig } from '@m2mhub/broker';
 import { type Logger, silentLogger, systemRandom, systemScheduler } from '@m2mhub/core';
-import { createLevelStore, createMemoryStore, type Store } from '@m2mhub/store';
+import { createLevelStore, createMemoryStore, createRedisStore, type Store } from '@m2mhub/store';
 import type { HubConfig } from './config/index';
+import { resolveNodeId } from './config/node-id';
 import type { HubContext } from './context';
 import { HubErrors } from './errors';
 import { startGateways } from './gateways';
@@ -69,15 +70,24 @@ export async function startHub(config: HubConfig, deps: HubDeps = {}): Promise<H
       queueMaxLength: config.store.queue_max_length,
       listLimit: config.store.list_limit,
     };
-    const store: Store = config.store.backend === 'memory' ? createMemoryStore(limits) : createLevelStore(join(dataDir, 'store'), limits);
-    await store.open();
+    const redisUrl = config.cluster.redis.url;
+    const nodeId = resolveNodeId(config.cluster.node_id, dataDir);
+    // DESIGN.md §5: with Redis every node shares one store (registrations, queues, credentials).
+    const store: Store = redisUrl
+      ? createRedisStore(redisUrl, limits)
+      : config.store.backend === 'memory'
+        ? createMemoryStore(limits)
+        : createLevelStore(join(dataDir, 'store'), limits);
     cleanups.push(() => store.close());
-    logger.info({ backend: store.backend, dataDir }, 'store open');
-
-    const seeded = await seedUsers(store, config.mqtt.auth.users);
-    const acl = await storeAclSource(store, config.mqtt.acl.rules);
-    const persistence: PersistenceConfig = config.cluster.redis.url
-      ? { kind: 'redis', url: config.cluster.redis.url }
+    const openStore = async () => {
+      await store.open();
+      logger.info({ backend: store.backend, dataDir, nodeId }, 'store open');
+    };
+    // With Redis the broker connects first, so an unreachable Redis is reported once, by it.
+    if (!redisUrl) await openStore();
+    let acl: AclSource | undefined;
+    const persistence: PersistenceConfig = redisUrl
+      ? { kind: 'redis', url: redisUrl }
       : config.store.backend === 'memory'
         ? { kind: 'memory' }
         : { kind: 'level', path: join(dataDir, 'mqtt') };
@@ -89,7 +99,8 @@ export async function startHub(config: HubConfig, deps: HubDeps = {}): Promise<H
         authentication: config.mqtt.auth.enabled,
         allowAnonymous: config.mqtt.auth.allow_anonymous,
         users: storeUserSource(store),
-        acl,
+        // Bound below, before any listener accepts a client.
+        acl: { rules: () => (acl ? acl.rules() : [...config.mqtt.acl.rules]) },
         noMatch: config.mqtt.acl.no_match,
       }),
       denyAction: config.mqtt.acl.deny_action,
@@ -106,6 +117,9 @@ export async function startHub(config: HubConfig, deps: HubDeps = {}): Promise<H
       logger,
     });
     cleanups.push(() => broker.stop());
+    if (redisUrl) await openStore();
+    const seeded = await seedUsers(store, config.mqtt.auth.users);
+    acl = await storeAclSource(store, config.mqtt.acl.rules);
     if (config.mqtt.auth.enabled) logger.info({ users: seeded }, 'MQTT authentication on');
 
     const apiPlugins: ApiPlugin[] = [];
@@ -115,6 +129,8 @@ export async function startHub(config: HubConfig, deps: HubDeps = {}): Promise<H
       logger,
       broker,
       store,
+      nodeId,
+      clustered: redisUrl !== undefined,
       registerApiPlugin(p) {
         if (apiStarted) throw HubErrors.apiPluginLate();
         apiPlugins.push(p);

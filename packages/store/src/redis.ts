@@ -34,12 +34,16 @@ export class RedisEngine implements OrderedEngine, AtomicQueueEngine {
   private readonly redis: Redis;
   private readonly zkey: string;
   private readonly hkey: string;
+  private lastError = '';
   constructor(
     private readonly url: string,
     opts: RedisEngineOptions = {},
   ) {
     this.redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, connectTimeout: opts.connectTimeoutMs ?? 5000 });
-    this.redis.on('error', () => {}); // surfaced through the failing command
+    // Surfaced through the failing command; the last one also explains a failed open().
+    this.redis.on('error', (err: Error) => {
+      this.lastError = err.message;
+    });
     // EVALSHA with a fallback to EVAL (ioredis), so scripts survive a Redis restart.
     for (const [name, lua] of [
       ['m2mQueuePush', PUSH],
@@ -59,7 +63,8 @@ export class RedisEngine implements OrderedEngine, AtomicQueueEngine {
     try {
       await this.redis.connect();
     } catch (err) {
-      throw StoreErrors.openFailed(`redis ${new URL(this.url).host}: ${(err as Error).message}`, { cause: err });
+      this.redis.disconnect();
+      throw StoreErrors.openFailed(`redis ${new URL(this.url).host}: ${this.lastError || (err as Error).message}`, { cause: err });
     }
   }
   async close(): Promise<void> {

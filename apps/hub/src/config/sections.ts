@@ -1,4 +1,5 @@
 /** The small sections: api, store, cluster, log, shutdown. */
+import { NODE_ID_RE } from './node-id';
 import { bool, host, int, oneOf, optional, port } from './schema';
 
 export const apiSection = {
@@ -10,7 +11,7 @@ export const apiSection = {
 };
 
 export const storeSection = {
-  backend: oneOf(['level', 'memory'] as const, 'level', 'durable store: level (<data_dir>/store) or memory (lost on exit)'),
+  backend: oneOf(['level', 'memory'] as const, 'level', 'durable store: level (<data_dir>/store) or memory (lost on exit); Redis when cluster.redis.url is set'),
   max_value_size: int(1024 * 1024, 1024, 64 * 1024 * 1024, 'largest stored value in bytes'),
   queue_max_length: int(1000, 1, 1_000_000, 'default maximum length of a durable queue'),
   list_limit: int(1000, 1, 100_000, 'most entries one list call returns'),
@@ -18,12 +19,19 @@ export const storeSection = {
 
 export const clusterSection = {
   redis: {
-    url: optional('Redis URL (redis://[user:pass@]host:port[/db]); when set, MQTT sessions and retained messages live in Redis', {
-      allowed: 'a redis:// or rediss:// URL',
-      check: (s) => /^rediss?:\/\/[^\s]+$/.test(s),
-      secret: true,
-    }),
+    url: optional(
+      'Redis URL (redis://[user:pass@]host:port[/db]); when set, hubs sharing it form a cluster: MQTT sessions, retained messages and the store live in Redis and messages are routed between hubs',
+      {
+        allowed: 'a redis:// or rediss:// URL',
+        check: (s) => /^rediss?:\/\/[^\s]+$/.test(s),
+        secret: true,
+      },
+    ),
   },
+  node_id: optional('name of this hub among the nodes (default: <hostname>-<random>, kept in <data_dir>/node_id)', {
+    allowed: 'letters, digits, ".", "_" or "-", at most 64',
+    check: (s) => NODE_ID_RE.test(s),
+  }),
 };
 
 export const logSection = {
