@@ -3,6 +3,7 @@
  * (`connectDtls`) for interop tests and the benchmark.
  */
 import { createSocket, type Socket } from 'node:dgram';
+import { isIP } from 'node:net';
 import type { M2MError, PeerAddress, Random, Scheduler } from '@m2mhub/core';
 import { systemRandom, systemScheduler } from '@m2mhub/core';
 import { type DtlsLimits, DEFAULT_CIPHER_BACKEND, resolveLimits } from './config';
@@ -167,7 +168,12 @@ export class DtlsClientSocket {
   private fail: ((err: Error) => void) | undefined;
 
   private newSocket(): Socket {
-    const s = createSocket(this.server.family === 'IPv6' ? 'udp6' : 'udp4');
+    // The server is an IP literal: resolve it synchronously (dgram's dns.lookup defers each send a tick).
+    const f = this.server.family === 'IPv6' ? 6 : 4;
+    const type = this.server.family === 'IPv6' ? 'udp6' : 'udp4';
+    const s = isIP(this.server.address)
+      ? createSocket({ type, lookup: (host: string, _o: unknown, cb: (e: Error | null, a: string, f: number) => void) => cb(null, host, f) })
+      : createSocket(type);
     s.on('message', (msg, rinfo) => {
       if (rinfo.port !== this.server.port) return;
       this.client.handleDatagram(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), this.server);

@@ -26,6 +26,15 @@ export interface DtlsTransport extends DatagramTransport {
   readonly server: DtlsServer;
 }
 
+/**
+ * Peers are always IP literals (from rinfo), so resolve them synchronously: dgram's default
+ * dns.lookup defers every send to the next tick.
+ */
+export function ipLiteralLookup(family: 'IPv4' | 'IPv6') {
+  const f = family === 'IPv6' ? 6 : 4;
+  return (host: string, _opts: unknown, cb: (err: Error | null, address: string, family: number) => void) => cb(null, host, f);
+}
+
 export function sessionPeerKey(s: DtlsSession): string {
   return s.readCid && s.readCid.length > 0 ? `cid:${toHex(s.readCid)}` : peerKeyOf(s.peer);
 }
@@ -60,7 +69,7 @@ export function createDtlsTransport(opts: DtlsTransportOptions = {}): DtlsTransp
     server,
     start() {
       return new Promise<void>((resolve, reject) => {
-        const s = createSocket(family === 'IPv6' ? 'udp6' : 'udp4');
+        const s = createSocket({ type: family === 'IPv6' ? 'udp6' : 'udp4', lookup: ipLiteralLookup(family) });
         socket = s;
         s.once('error', reject);
         s.on('message', (msg, rinfo) => {
