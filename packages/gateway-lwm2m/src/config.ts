@@ -47,8 +47,16 @@ export interface Lwm2mGatewayConfig {
   max_command_size: number;
   /** Commands being executed at once for one awake device; more wait in its queue. */
   max_inflight: number;
-  /** Remembered (topic, payload) digests for dropping duplicates delivered by overlapping subscriptions. */
+  /** Remembered message ids (or topic+payload digests) for dropping duplicates delivered by overlapping subscriptions. */
   dedupe_window: number;
+  /** Seconds within which two messages without a broker id and with the same topic and payload are one. */
+  dedupe_interval: number;
+  /** Cluster (docs/mqtt-api.md): seconds between two heartbeats of this node in the shared store. */
+  cluster_heartbeat: number;
+  /** Cluster: seconds without a heartbeat after which a node is gone (its devices' commands get 5.03). */
+  cluster_node_timeout: number;
+  /** Cluster: seconds a one-answer claim on a command (4.04/5.03 from exactly one node) is kept. */
+  cluster_claim_ttl: number;
   /** Last replies kept per device for the API's lookup (EMQX: 100). */
   max_recorded_results: number;
   /** Registrations kept in memory in front of the store (every device request looks one up). */
@@ -91,6 +99,10 @@ export function defaultConfig(): Lwm2mGatewayConfig {
     max_command_size: 65536,
     max_inflight: 1,
     dedupe_window: 4096,
+    dedupe_interval: 1,
+    cluster_heartbeat: 5,
+    cluster_node_timeout: 20,
+    cluster_claim_ttl: 60,
     registration_cache: 100_000,
     max_recorded_results: 100,
     psk_identity_max: 128,
@@ -178,7 +190,14 @@ export function parseConfig(raw: unknown): Lwm2mGatewayConfig {
       case 'qmode_time_window':
       case 'queue_ttl':
       case 'request_timeout':
+      case 'dedupe_interval':
+      case 'cluster_claim_ttl':
         c[k] = parseDuration(key, v);
+        break;
+      case 'cluster_heartbeat':
+      case 'cluster_node_timeout':
+        c[k] = parseDuration(key, v);
+        if (c[k] <= 0) bad(key, v, 'a duration above 0');
         break;
       case 'max_queue_length':
         c[k] = int(key, v, 0, 1_000_000);
@@ -240,6 +259,9 @@ export function parseConfig(raw: unknown): Lwm2mGatewayConfig {
       default:
         bad(key, v, 'unknown key');
     }
+  }
+  if (c.cluster_node_timeout <= c.cluster_heartbeat) {
+    bad('lwm2m.cluster_node_timeout', c.cluster_node_timeout, `more than cluster_heartbeat (${c.cluster_heartbeat} s)`);
   }
   if (c.lifetime_min > c.lifetime_max) bad('lwm2m.lifetime_min', c.lifetime_min, `at most lifetime_max (${c.lifetime_max})`);
   return c;

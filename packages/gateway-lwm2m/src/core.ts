@@ -13,6 +13,7 @@ import { topicSafe } from '@m2mhub/gateway';
 import type { DeviceRequest, DeviceResponse, ModelProvider, ResourceValue } from '@m2mhub/lwm2m';
 import type { DurableQueue, KeyValueStore } from '@m2mhub/store';
 import { autoObservePaths } from './auto-observe';
+import type { ClusterPort } from './cluster';
 import { CommandError, type ParsedCommand, parseCommand } from './command';
 import type { Lwm2mGatewayConfig } from './config';
 import { Dedupe } from './dedupe';
@@ -29,8 +30,6 @@ export interface DeviceExecutor {
   send(ep: string, req: DeviceRequest, opts: { timeoutMs: number }): Promise<DeviceResponse>;
   /** Maps a rejection of `send` to a failure kind. */
   classify(err: unknown): ExecFailure;
-  /** True when the endpoint is registered on another node of the cluster (its command is not ours). */
-  registeredElsewhere(ep: string): Promise<boolean>;
 }
 
 /** What the gateway needs to know about a registration. */
@@ -107,6 +106,10 @@ export interface CoreStats {
   timeouts: number;
   duplicates: number;
   internal_errors: number;
+  /** Commands left to the node that owns the device (cluster). */
+  other_node: number;
+  /** Sessions dropped because the device registered again on another node (cluster). */
+  moved: number;
   [key: string]: number;
 }
 
@@ -121,7 +124,18 @@ export interface CoreDeps {
   scheduler: Scheduler;
   logger: Logger;
   onEvent?: (e: GatewayEvent) => void;
+  /**
+   * Present when other nodes share the store and the broker (docs/mqtt-api.md "Cluster"):
+   * a command is executed only by the node owning the device's session, and exactly one
+   * node answers when no live node owns it.
+   */
+  cluster?: ClusterPort;
+  /** Called when a session turns out to be owned by another node now (drop cached state). */
+  onMoved?: (ep: string) => void;
 }
+
+/** Who answers a command: this node's session, an error reply, or (undefined) another node. */
+type Route = Session | { code: string; error: string } | undefined;
 
 export class Lwm2mGatewayCore {
   private readonly cfg: Lwm2mGatewayConfig;
@@ -147,12 +161,14 @@ export class Lwm2mGatewayCore {
     timeouts: 0,
     duplicates: 0,
     internal_errors: 0,
+    other_node: 0,
+    moved: 0,
   };
 
   constructor(private readonly deps: CoreDeps) {
     this.cfg = deps.config;
     this.topics = new Lwm2mTopics(this.cfg);
-    this.dedupe = new Dedupe(this.cfg.dedupe_window);
+    this.dedupe = new Dedupe(this.cfg.dedupe_window, this.cfg.dedupe_interval * 1000);
   }
 
   /** Subscribes the command filter (one wildcard filter for every device). */
@@ -384,7 +400,8 @@ export class Lwm2mGatewayCore {
   // ---------------------------------------------------------------- commands
 
   private onMqtt(m: GatewayMessage): void {
-    if (!this.dedupe.first(m)) {
+    const key = this.dedupe.first(m, this.deps.scheduler.wallNow());
+    if (key === undefined) {
       this.stats.duplicates++;
       return;
     }
@@ -393,35 +410,72 @@ export class Lwm2mGatewayCore {
     if (target === undefined) return;
     const payload = Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength).toString('utf8');
     if (target === 'shared') {
+      // EMQX's shared command topic: each node runs it for the devices it holds, nobody answers 4.04.
       for (const s of this.sessions.values()) this.guard(this.command(s.ep, payload, m.payload));
       return;
     }
     const ep = this.byTopicKey.get(target.ep) ?? target.ep;
-    this.guard(this.command(ep, payload, m.payload));
+    this.guard(this.command(ep, payload, m.payload, key));
   }
 
-  /** Handles one command payload for `ep` (also used by the API's shortcuts). */
-  async command(ep: string, payload: string, bytes?: Uint8Array): Promise<void> {
+  /**
+   * Handles one command payload for `ep` (also used by the API's shortcuts). `claimKey`
+   * names the MQTT message: in a cluster, the nodes race for it when none of them can
+   * execute the command, so exactly one answers (without it, this node answers).
+   */
+  async command(ep: string, payload: string, bytes?: Uint8Array, claimKey?: string): Promise<void> {
     this.stats.commands++;
+    const route = this.deps.cluster ? await this.route(ep, claimKey) : (this.sessions.get(ep) ?? { code: '4.04', error: `endpoint ${ep} is not registered` });
+    if (route === undefined) {
+      this.stats.other_node++;
+      return;
+    }
     let parsed: ParsedCommand;
     try {
       parsed = parseCommand(bytes ?? new TextEncoder().encode(payload), { maxSize: this.cfg.max_command_size });
     } catch (e) {
       if (!(e instanceof CommandError)) throw e;
       this.stats.command_errors++;
-      // Unknown endpoint wins over a bad command only when the device is not ours at all.
-      await this.publish('response', ep, makeReply(ep, e.msgType, e.raw, e.reqPath, '4.00', { error: e.message }));
+      // An unknown endpoint wins over a bad command.
+      const [code, error] = 'ep' in route ? ['4.00', e.message] : [route.code, route.error];
+      await this.publish('response', ep, makeReply(ep, e.msgType, e.raw, e.reqPath, code, { error }));
       return;
     }
-    const s = this.sessions.get(ep);
-    if (!s) {
-      if (await this.deps.executor.registeredElsewhere(ep).catch(() => false)) return;
+    if (!('ep' in route)) {
       this.stats.command_errors++;
-      await this.replyError(ep, parsed.raw, '4.04', `endpoint ${ep} is not registered`, parsed);
+      await this.replyError(ep, parsed.raw, route.code, route.error, parsed);
       return;
     }
-    s.messagesIn++;
-    await this.submit(s, payload, {}, parsed);
+    route.messagesIn++;
+    await this.submit(route, payload, {}, parsed);
+  }
+
+  /**
+   * Which node answers a command for `ep` (docs/mqtt-api.md "Cluster"). One node: this one,
+   * with the session or a 4.04. A cluster: the owner recorded with the registration runs it;
+   * a session whose registration another node now owns (the device registered again there)
+   * is dropped here; when nobody owns it (4.04) or its owner is gone (5.03), the node that
+   * wins the message's claim answers and the others stay silent.
+   */
+  private async route(ep: string, claimKey: string | undefined): Promise<Route> {
+    const s = this.sessions.get(ep);
+    const cluster = this.deps.cluster;
+    if (!cluster) return s ?? { code: '4.04', error: `endpoint ${ep} is not registered` };
+    const owner = await cluster.ownerOf(ep);
+    if (owner === cluster.nodeId) return s ?? { code: '4.04', error: `endpoint ${ep} is not registered (its registration is not complete yet)` };
+    if (s) {
+      if (owner === undefined) return s; // deregistered meanwhile: the device request says so (4.04)
+      this.stats.moved++;
+      this.dropSession(s);
+      this.deps.onMoved?.(ep);
+    }
+    if (owner !== undefined && (await cluster.alive(owner))) return undefined;
+    if (claimKey !== undefined && !(await cluster.claim(`${ep} ${claimKey}`))) return undefined;
+    if (owner === undefined) return { code: '4.04', error: `endpoint ${ep} is not registered` };
+    return {
+      code: '5.03',
+      error: `endpoint ${ep} is registered on node ${owner}, which is gone (no heartbeat for ${this.cfg.cluster_node_timeout} s); the device has to register again`,
+    };
   }
 
   /** Runs now, or queues when the device sleeps or is busy. */

@@ -21,10 +21,22 @@ async function* scan<T>(kv: KeyValueStore, prefix: string): AsyncIterable<{ key:
   }
 }
 
+/** Which node holds a registration's UDP/DTLS session (`own/<endpoint>`), in a cluster. */
+export interface OwnerRecord {
+  node: string;
+  id: string;
+}
+
 /**
  * `reg/<id>` -> Registration, `ep/<endpoint>` -> id. Every device request looks its
  * registration up, so the ones this process wrote or read are kept in a bounded in-memory
  * cache (write-through; `cacheSize` entries, oldest dropped first).
+ *
+ * With `nodeId` (a cluster sharing the store, docs/mqtt-api.md "Cluster"): each write of a
+ * registration (a Register or Update received on this node) records this node as its owner,
+ * in the registration (`node`) and in `own/<endpoint>`; `list` yields only the registrations
+ * this node owns (what its LwM2M server restores and expires), and `get(id)` reads the store
+ * (another node may have replaced or removed the registration since it was cached).
  */
 export class KvRegistrationStore implements RegistrationStore {
   private readonly byId = new Map<string, Registration>();
@@ -32,6 +44,7 @@ export class KvRegistrationStore implements RegistrationStore {
   constructor(
     private readonly kv: KeyValueStore,
     private readonly cacheSize = 100_000,
+    private readonly nodeId?: string,
   ) {}
   private remember(reg: Registration): void {
     this.byId.delete(reg.id);
@@ -51,9 +64,10 @@ export class KvRegistrationStore implements RegistrationStore {
     const oldId = this.idByEp.get(reg.endpoint) ?? (await this.kv.get<string>(`ep/${enc(reg.endpoint)}`));
     const old = oldId === undefined || oldId === reg.id ? undefined : await this.get(oldId);
     const ops: Parameters<KeyValueStore['batch']>[0] = [
-      { type: 'put', key: `reg/${reg.id}`, value: reg },
+      { type: 'put', key: `reg/${reg.id}`, value: this.nodeId === undefined ? reg : { ...reg, node: this.nodeId } },
       { type: 'put', key: `ep/${enc(reg.endpoint)}`, value: reg.id },
     ];
+    if (this.nodeId !== undefined) ops.push({ type: 'put', key: `own/${enc(reg.endpoint)}`, value: { node: this.nodeId, id: reg.id } satisfies OwnerRecord });
     if (old) ops.push({ type: 'del', key: `reg/${old.id}` });
     await this.kv.batch(ops);
     if (old) this.forget(old);
@@ -62,10 +76,24 @@ export class KvRegistrationStore implements RegistrationStore {
   }
   async get(id: string): Promise<Registration | undefined> {
     const hit = this.byId.get(id);
-    if (hit) return hit;
+    if (hit && this.nodeId === undefined) return hit;
     const reg = await this.kv.get<Registration>(`reg/${id}`);
     if (reg) this.remember(reg);
+    else if (hit) this.forget(hit);
     return reg;
+  }
+
+  /** The node recorded as owner of `endpoint`'s registration (cluster only). */
+  async ownerOf(endpoint: string): Promise<string | undefined> {
+    return (await this.kv.get<OwnerRecord>(`own/${enc(endpoint)}`))?.node;
+  }
+
+  /** Drops `endpoint` from the cache (its registration moved to another node). */
+  evict(endpoint: string): void {
+    const id = this.idByEp.get(endpoint);
+    const reg = id === undefined ? undefined : this.byId.get(id);
+    if (reg) this.forget(reg);
+    this.idByEp.delete(endpoint);
   }
   async getByEndpoint(endpoint: string): Promise<Registration | undefined> {
     const cached = this.idByEp.get(endpoint);
@@ -80,13 +108,19 @@ export class KvRegistrationStore implements RegistrationStore {
     const reg = await this.get(id);
     if (!reg) return undefined;
     const ops: Parameters<KeyValueStore['batch']>[0] = [{ type: 'del', key: `reg/${id}` }];
-    if ((await this.kv.get<string>(`ep/${enc(reg.endpoint)}`)) === id) ops.push({ type: 'del', key: `ep/${enc(reg.endpoint)}` });
+    if ((await this.kv.get<string>(`ep/${enc(reg.endpoint)}`)) === id) {
+      ops.push({ type: 'del', key: `ep/${enc(reg.endpoint)}` });
+      if (this.nodeId !== undefined) ops.push({ type: 'del', key: `own/${enc(reg.endpoint)}` });
+    }
     await this.kv.batch(ops);
     this.forget(reg);
     return reg;
   }
   async *list(): AsyncIterable<Registration> {
-    for await (const e of scan<Registration>(this.kv, 'reg/')) yield e.value;
+    for await (const e of scan<Registration & { node?: string }>(this.kv, 'reg/')) {
+      // A registration written before the node id existed (single node) counts as ours.
+      if (this.nodeId === undefined || e.value.node === undefined || e.value.node === this.nodeId) yield e.value;
+    }
   }
   async count(): Promise<number> {
     let n = 0;

@@ -9,6 +9,7 @@ import type { DatagramTransport, Logger, PeerAddress, Scheduler } from '@m2mhub/
 import { createDtlsTransport } from '@m2mhub/dtls';
 import type { ClientQuery, Gateway, GatewayClientInfo, GatewayContext, GatewayFactory, GatewayStats, ListenerStatus } from '@m2mhub/gateway';
 import { createLwm2mServer, createObjectRegistry, type Lwm2mServer, type Lwm2mServerConfig, type ModelProvider } from '@m2mhub/lwm2m';
+import { ClusterNode } from './cluster';
 import { Lwm2mGatewayCore } from './core';
 import { CredentialStore, DEFAULT_CREDENTIAL_LIMITS } from './credentials';
 import { clampLifetime, defaultConfig, type Lwm2mGatewayConfig, parseConfig } from './config';
@@ -110,6 +111,7 @@ export class Lwm2mGateway implements Gateway {
   private running = false;
   private server: Lwm2mServer | undefined;
   private core: Lwm2mGatewayCore | undefined;
+  private cluster: ClusterNode | undefined;
   private unwire: (() => void) | undefined;
   private listenerState: Listener[] = [];
   readonly model: ModelProvider;
@@ -158,8 +160,23 @@ export class Lwm2mGateway implements Gateway {
     if (this.running) return;
     const { ctx, cfg } = this;
     const kv = ctx.store.kv('lwm2m.server');
+    // A cluster (docs/mqtt-api.md "Cluster"): registrations record the node holding the session.
+    const nodeId = ctx.clustered && ctx.nodeId ? ctx.nodeId : undefined;
+    const registrations = new KvRegistrationStore(kv, cfg.registration_cache, nodeId);
+    const cluster =
+      nodeId === undefined
+        ? undefined
+        : new ClusterNode({
+            nodeId,
+            kv: ctx.store.kv('lwm2m.nodes'),
+            claims: ctx.store.queue('lwm2m.claims', { maxLength: 1 }),
+            ownerOf: (ep) => registrations.ownerOf(ep),
+            timings: { heartbeatMs: cfg.cluster_heartbeat * 1000, nodeTimeoutMs: cfg.cluster_node_timeout * 1000, claimTtlMs: cfg.cluster_claim_ttl * 1000 },
+            scheduler: ctx.scheduler,
+            logger: ctx.logger,
+          });
     const server = createLwm2mServer({
-      registrationStore: new KvRegistrationStore(kv, cfg.registration_cache),
+      registrationStore: registrations,
       observationStore: new KvObservationStore(kv),
       queueStore: new KvRequestQueueStore(kv),
       model: this.model,
@@ -185,6 +202,7 @@ export class Lwm2mGateway implements Gateway {
       scheduler: ctx.scheduler,
       logger: ctx.logger,
       onEvent: (e) => ctx.events.emit('event', e),
+      ...(cluster ? { cluster, onMoved: (ep: string) => registrations.evict(ep) } : {}),
     });
     const queries = new RegistrationQueries();
     this.unwire = wireServer(server, core, cfg.sensitive_params, queries);
@@ -212,6 +230,7 @@ export class Lwm2mGateway implements Gateway {
       attachListener(server, 'dtls', ep, cfg, queries, (peer) => core.emptyAck(peer));
       this.listenerState.push({ id: 'lwm2m:dtls:default', type: 'dtls', endpoint: ep });
     }
+    await cluster?.start();
     await server.start();
     await restoreSessions(server, core, cfg.sensitive_params);
     await core.start();
@@ -220,12 +239,14 @@ export class Lwm2mGateway implements Gateway {
     } catch (e) {
       for (const l of this.listenerState) await l.endpoint.close().catch(() => undefined);
       await core.stop();
+      await cluster?.stop();
       await server.close();
       this.unwire();
       throw e;
     }
     this.server = server;
     this.core = core;
+    this.cluster = cluster;
     this.running = true;
     ctx.logger.info({ listeners: this.listeners() }, 'lwm2m gateway started');
   }
@@ -237,8 +258,10 @@ export class Lwm2mGateway implements Gateway {
     await this.core?.stop();
     for (const l of this.listenerState) await l.endpoint.close().catch(() => undefined);
     await this.server?.close();
+    await this.cluster?.stop();
     this.server = undefined;
     this.core = undefined;
+    this.cluster = undefined;
   }
 
   stop(): Promise<void> {

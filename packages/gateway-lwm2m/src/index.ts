@@ -1,4 +1,5 @@
 export * from './auto-observe';
+export * from './cluster';
 export * from './command';
 export * from './config';
 export * from './errors';

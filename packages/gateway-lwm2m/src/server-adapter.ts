@@ -138,10 +138,6 @@ export class ServerExecutor implements DeviceExecutor {
         return err.wire.coap === '4.00' ? 'invalid' : 'other';
     }
   }
-  async registeredElsewhere(ep: string): Promise<boolean> {
-    // The registration store is shared in a cluster: registered but not held here means another node.
-    return (await this.server.getRegistration(ep)) !== undefined;
-  }
 }
 
 /** Routes the server's events into the core; returns a function that detaches them. */

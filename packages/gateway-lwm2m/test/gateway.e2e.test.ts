@@ -339,10 +339,14 @@ describe('LwM2M gateway end to end (real broker, UDP, simulated devices, MQTT.js
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(seen.filter((x) => x === 'GET /3/0/2').length, 1);
     assert.equal(h.received.filter((r) => r.topic === 'up/resp' && r.json.reqID === 'one').length, 1);
-    const dd = new Dedupe(2);
-    assert.equal(dd.first({ id: 'b1:1' }), true);
-    assert.equal(dd.first({ id: 'b1:1' }), false);
-    assert.equal(dd.first({}), true, 'without an id a message is not a duplicate');
+    const dd = new Dedupe(2, 1000);
+    assert.equal(dd.first({ id: 'b1:1' }, 0), 'b1:1');
+    assert.equal(dd.first({ id: 'b1:1' }, 5000), undefined);
+    const bytes = new TextEncoder().encode('{}');
+    const digest = dd.first({ topic: 'dn/x', payload: bytes }, 0);
+    assert.ok(digest?.startsWith('h:'), 'without an id: a digest of topic and payload');
+    assert.equal(dd.first({ topic: 'dn/x', payload: bytes }, 500), undefined, 'the same topic and payload within the interval');
+    assert.equal(dd.first({ topic: 'dn/x', payload: bytes }, 2000), digest, 'after the interval it is a new command');
   });
 
   it('EMQX REST shortcuts: read/write/observe send the command (reply on up/resp), lookup returns the last reply', async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createBroker, type Broker } from '@m2mhub/broker';
 import type { CoapEndpoint } from '@m2mhub/coap';
 import { type PeerAddress, silentLogger, systemRandom, systemScheduler, TypedEmitter } from '@m2mhub/core';
-import type { GatewayEvents, GatewayRoute } from '@m2mhub/gateway';
+import type { BrokerClient, GatewayContext, GatewayEvents, GatewayRoute } from '@m2mhub/gateway';
 import { type SimDeviceOptions, SimulatedDevice, startDevice } from '@m2mhub/simulator';
 import { createMemoryStore, type Store } from '@m2mhub/store';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -16,25 +16,28 @@ export interface Received {
   json: Record<string, unknown>;
 }
 
+/** Context fields a test sets: cluster membership, or a broker as another part of the hub would see it. */
+export type HarnessContext = Partial<Pick<GatewayContext<unknown>, 'nodeId' | 'clustered'>> & { wrapBroker?: (b: BrokerClient) => BrokerClient };
+
 export class Harness {
   broker!: Broker;
   gateway!: Lwm2mGateway;
   mqtt!: MqttClient;
   routes: GatewayRoute[] = [];
   store!: Store;
-  private gatewayArgs: { config: Record<string, unknown>; opts: Lwm2mGatewayOptions } = { config: {}, opts: {} };
+  private gatewayArgs: { config: Record<string, unknown>; opts: Lwm2mGatewayOptions; ctx: HarnessContext } = { config: {}, opts: {}, ctx: {} };
   received: Received[] = [];
   devices: { device: SimulatedDevice; endpoint: CoapEndpoint }[] = [];
   readonly dataDir = mkdtempSync(join(tmpdir(), 'm2mhub-gw-'));
 
-  static async start(config: Record<string, unknown> = {}, opts: Lwm2mGatewayOptions = {}, subscribe = '#'): Promise<Harness> {
+  static async start(config: Record<string, unknown> = {}, opts: Lwm2mGatewayOptions = {}, subscribe = '#', ctx: HarnessContext = {}): Promise<Harness> {
     const h = new Harness();
     h.broker = await createBroker({ listeners: [{ name: 'mqtt:tcp', transport: 'tcp', port: 0, bind: '127.0.0.1' }], persistence: { kind: 'memory' }, sysIntervalMs: 0 });
     await h.broker.listen();
     const store = createMemoryStore();
     await store.open();
     h.store = store;
-    h.gatewayArgs = { config, opts };
+    h.gatewayArgs = { config, opts, ctx };
     await h.startGateway(0);
     h.mqtt = mqtt.connect(`mqtt://127.0.0.1:${h.broker.ports()['mqtt:tcp']}`, { reconnectPeriod: 0 });
     await new Promise<void>((resolve, reject) => {
@@ -54,12 +57,19 @@ export class Harness {
 
   /** Creates and starts the gateway on the harness's broker and store (UDP `port`, 0 for any). */
   async startGateway(port: number): Promise<void> {
-    const { config, opts } = this.gatewayArgs;
+    this.gateway = await this.createGateway(port);
+  }
+
+  /** A gateway on the harness's broker and store (another node of a cluster when `ctx` names one). */
+  async createGateway(port: number, config = this.gatewayArgs.config, ctx = this.gatewayArgs.ctx): Promise<Lwm2mGateway> {
+    const { opts } = this.gatewayArgs;
     const cfg = parseConfig({ udp: { bind: '127.0.0.1', port }, dtls: { enable: false }, ...config });
-    this.gateway = (await lwm2mGatewayFactory(opts).create({
+    const { wrapBroker, ...extra } = ctx;
+    const gw = (await lwm2mGatewayFactory(opts).create({
+      ...extra,
       name: 'lwm2m',
       config: cfg,
-      broker: this.broker,
+      broker: wrapBroker ? wrapBroker(this.broker) : this.broker,
       store: this.store,
       events: new TypedEmitter<GatewayEvents>(),
       logger: silentLogger,
@@ -68,7 +78,8 @@ export class Harness {
       dataDir: this.dataDir,
       routes: { add: (r) => this.routes.push(r) },
     })) as Lwm2mGateway;
-    await this.gateway.start();
+    await gw.start();
+    return gw;
   }
 
   /** Stops the gateway and starts a new one on the same store and UDP port (a restart). */
@@ -79,14 +90,14 @@ export class Harness {
     await this.startGateway(port);
   }
 
-  udpAddress(): PeerAddress {
-    const l = this.gateway.listeners().find((x) => x.type === 'udp')!;
+  udpAddress(gw: Lwm2mGateway = this.gateway): PeerAddress {
+    const l = gw.listeners().find((x) => x.type === 'udp')!;
     const port = Number(l.bind.split(':').pop());
     return { address: '127.0.0.1', port, family: 'IPv4' };
   }
 
-  async device(profile: Omit<SimDeviceOptions, 'server'>, register = true): Promise<SimulatedDevice> {
-    const device = new SimulatedDevice({ ...profile, server: this.udpAddress() });
+  async device(profile: Omit<SimDeviceOptions, 'server'>, register = true, gw: Lwm2mGateway = this.gateway): Promise<SimulatedDevice> {
+    const device = new SimulatedDevice({ ...profile, server: this.udpAddress(gw) });
     const endpoint = await startDevice(device);
     this.devices.push({ device, endpoint });
     if (register) {

@@ -4,9 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { basicProfile, wakaamaProfile } from '@m2mhub/simulator';
-import { silentLogger, systemRandom, systemScheduler, TypedEmitter } from '@m2mhub/core';
-import type { GatewayEvents } from '@m2mhub/gateway';
-import { type Lwm2mGateway, lwm2mGatewayFactory, parseConfig } from '../src/index';
+
 import { Harness } from './harness';
 
 const ph = (name: string) => `$${'{'}${name}}`;
@@ -152,41 +150,6 @@ describe('queue mode, lifecycle events, EMQX mountpoint (real broker, UDP, simul
     } finally {
       await h.close();
       rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('DESIGN.md §5: two gateway nodes on one broker and one store: a command reaches the device held by the other node, runs once, no 4.04 from the node without it', async () => {
-    const h = await Harness.start({ auto_observe: false });
-    const nodeB = (await lwm2mGatewayFactory().create({
-      name: 'lwm2m',
-      config: parseConfig({ udp: { bind: '127.0.0.1', port: 0 }, dtls: { enable: false }, auto_observe: false }),
-      broker: h.broker,
-      store: h.store,
-      events: new TypedEmitter<GatewayEvents>(),
-      logger: silentLogger,
-      scheduler: systemScheduler,
-      random: systemRandom,
-      dataDir: h.dataDir,
-      routes: { add() {} },
-    })) as Lwm2mGateway;
-    await nodeB.start();
-    try {
-      const d = await h.device(basicProfile('on-a', '1.1'));
-      const seen: string[] = [];
-      d.on('request', (r) => seen.push(r.path));
-      const r = await h.command('on-a', { reqID: 'x', msgType: 'read', data: { path: '/3/0/2' } });
-      assert.equal(code(r), '2.05');
-      await new Promise((res) => setTimeout(res, 150));
-      const replies = h.received.filter((m) => m.topic === 'up/resp' && m.json.reqID === 'x');
-      assert.deepEqual(replies.map((m) => code(m.json)), ['2.05']);
-      assert.equal(seen.filter((p) => p === '/3/0/2').length, 1);
-      assert.equal(nodeB.client('on-a'), undefined);
-      // an endpoint no node knows still gets its 4.04 (from each node)
-      const nf = await h.command('nobody-anywhere', { reqID: 'n', msgType: 'read', data: { path: '/3/0/2' } });
-      assert.equal(code(nf), '4.04');
-    } finally {
-      await nodeB.stop();
-      await h.close();
     }
   });
 });

@@ -91,6 +91,13 @@ export interface GatewayContext<C> {
   /** The hub's data directory (secret keys, files a gateway owns). */
   dataDir: string;
   routes: RouteRegistrar;
+  /**
+   * This hub's name among the nodes of a cluster (`cluster.node_id`, DESIGN.md §5). With
+   * `clustered`, a gateway records it as the owner of the device sessions it holds.
+   */
+  nodeId?: string;
+  /** True when other hub processes share the store and the broker's routing (`cluster.redis.url`). */
+  clustered?: boolean;
 }
 
 /** One connected client (device) as listed by the API. */
