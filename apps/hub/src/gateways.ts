@@ -76,6 +76,9 @@ export async function startGateways(ctx: HubContext): Promise<{
       random: ctx.random,
       dataDir: ctx.dataDir,
       routes: { add: (r) => routes.push(r) },
+      // DESIGN.md §5: in a cluster a gateway records which node holds each device's session.
+      nodeId: ctx.nodeId,
+      clustered: ctx.clustered,
     };
   };
   const manager = new GatewayManager(gatewayRegistry(), makeContext, ctx.logger);

@@ -6,7 +6,7 @@
  *
  * - liveness: each node writes a heartbeat (`n/<node>` = wall-clock ms) every
  *   `heartbeatMs`; a node whose heartbeat is older than `nodeTimeoutMs`, or absent (it
- *   stopped cleanly and removed it), is gone;
+ *   stopped cleanly and removed it), is gone; a heartbeat read is reused for up to a second;
  * - a one-answer claim: when nobody can execute a command (no registration anywhere, or its
  *   owner is gone) exactly one node must answer. The nodes race for a claim keyed by the
  *   broker's message id, a durable queue bounded to one item: the store makes a push onto a
@@ -56,17 +56,26 @@ export interface ClusterNodeDeps {
 const NODE_PREFIX = 'n/';
 /** Stale claims removed per start (a bound on the work, not on correctness). */
 const SWEEP_LIMIT = 1000;
+/** Longest reuse of a heartbeat read (ms); at most the heartbeat interval. */
+const RECHECK_MS = 1000;
+/** Nodes whose heartbeat read is remembered. */
+const MAX_CHECKED = 1024;
 
 export class ClusterNode implements ClusterPort {
   readonly nodeId: string;
-  /** Last heartbeat seen per node (wall-clock ms), refreshed with each of ours. */
-  private readonly seen = new Map<string, number>();
+  /**
+   * Heartbeat read per node and when it was read: every non-owner node asks about the owner
+   * for each command, so a read is reused for `recheckMs` (a clean stop is noticed that late).
+   */
+  private readonly checked = new Map<string, { beat: number | undefined; at: number }>();
+  private readonly recheckMs: number;
   private timer: TimerHandle | undefined;
   private readonly claimTimers = new Set<TimerHandle>();
   private stopped = true;
 
   constructor(private readonly deps: ClusterNodeDeps) {
     this.nodeId = deps.nodeId;
+    this.recheckMs = Math.min(RECHECK_MS, deps.timings.heartbeatMs);
   }
 
   async start(): Promise<void> {
@@ -92,13 +101,14 @@ export class ClusterNode implements ClusterPort {
   async alive(node: string): Promise<boolean> {
     if (node === this.nodeId) return !this.stopped;
     const now = this.deps.scheduler.wallNow();
-    const at = this.seen.get(node);
-    if (at !== undefined && now - at <= this.deps.timings.nodeTimeoutMs) return true;
-    // A node that started after our last refresh, or one that beat since: ask the store.
-    const fresh = await this.deps.kv.get<number>(NODE_PREFIX + node);
-    if (typeof fresh !== 'number') return false;
-    this.seen.set(node, fresh);
-    return now - fresh <= this.deps.timings.nodeTimeoutMs;
+    let c = this.checked.get(node);
+    if (!c || now - c.at > this.recheckMs) {
+      const beat = await this.deps.kv.get<number>(NODE_PREFIX + node);
+      c = { beat: typeof beat === 'number' ? beat : undefined, at: now };
+      this.checked.set(node, c);
+      if (this.checked.size > MAX_CHECKED) this.checked.delete(this.checked.keys().next().value as string);
+    }
+    return c.beat !== undefined && now - c.beat <= this.deps.timings.nodeTimeoutMs;
   }
 
   async claim(key: string): Promise<boolean> {
@@ -115,21 +125,10 @@ export class ClusterNode implements ClusterPort {
     return true;
   }
 
-  /** Nodes with a fresh heartbeat (this one included), as last refreshed. */
-  liveNodes(): string[] {
-    const now = this.deps.scheduler.wallNow();
-    return [...this.seen].filter(([, at]) => now - at <= this.deps.timings.nodeTimeoutMs).map(([n]) => n).sort();
-  }
-
   private async beat(): Promise<void> {
     if (this.stopped) return;
-    const now = this.deps.scheduler.wallNow();
     try {
-      await this.deps.kv.put(NODE_PREFIX + this.nodeId, now);
-      this.seen.clear();
-      for (const e of await this.deps.kv.list<number>({ prefix: NODE_PREFIX })) {
-        if (typeof e.value === 'number') this.seen.set(e.key.slice(NODE_PREFIX.length), e.value);
-      }
+      await this.deps.kv.put(NODE_PREFIX + this.nodeId, this.deps.scheduler.wallNow());
     } catch (err) {
       this.deps.logger.warn({ err }, 'cluster heartbeat failed');
     }
