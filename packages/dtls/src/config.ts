@@ -65,5 +65,9 @@ export function resolveLimits(partial: Partial<DtlsLimits> | undefined): DtlsLim
   return { ...DEFAULT_LIMITS, ...(partial ?? {}) };
 }
 
-/** The record cipher implementation; node:crypto won the dtls-cipher bench (1.6x CCM_8, 2.4x GCM per CPU-second). */
-export const DEFAULT_CIPHER_BACKEND: CipherBackend = 'node';
+/**
+ * The record cipher implementation: node:crypto on persistent contexts (CCM_8 as CBC-MAC + CTR,
+ * no OpenSSL context per record); `pnpm bench dtls-cipher` compares it with a context per record
+ * ('node') and with noble.
+ */
+export const DEFAULT_CIPHER_BACKEND: CipherBackend = 'node-stream';

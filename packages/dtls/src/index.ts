@@ -3,6 +3,7 @@ export * from './config';
 export * from './constants';
 export type { Aead, CipherBackend } from './crypto/aead';
 export { nobleCcm, nodeCcm } from './crypto/aes-ccm';
+export { StreamCcm, streamCcm } from './crypto/aes-ccm-stream';
 export { nobleGcm, nodeGcm } from './crypto/aes-gcm';
 export { prf, pSha256 } from './crypto/prf';
 export { CIPHER_SUITES, type CipherSuite, suiteById, suiteByName } from './crypto/suites';

@@ -4,13 +4,14 @@ import { describe, it } from 'node:test';
 import { fromHex, toHex } from '@m2mhub/core';
 import { SeededRandom } from '@m2mhub/core/testing';
 import { nobleCcm, nodeCcm } from '../src/crypto/aes-ccm';
+import { streamCcm } from '../src/crypto/aes-ccm-stream';
 import { nobleGcm, nodeGcm } from '../src/crypto/aes-gcm';
 import { keyBlock, masterSecret, pskPremaster } from '../src/crypto/keys';
 import { prf } from '../src/crypto/prf';
 import { suiteById } from '../src/crypto/suites';
 import { createProtection } from '../src/record/protection';
 
-const backends = { noble: nobleCcm, node: nodeCcm };
+const backends = { noble: nobleCcm, node: nodeCcm, 'node-stream': streamCcm };
 
 // RFC 3610 §8, packet vectors #1 and #2 (M = 8, L = 2, 8-byte header as AAD).
 const rfc3610 = [
@@ -67,9 +68,72 @@ describe('AES-CCM', () => {
         const ref = Buffer.concat([c.update(pt), c.final(), c.getAuthTag()]);
         assert.equal(toHex(nobleCcm(key, tag).seal(nonce, aad, pt)), ref.toString('hex'));
         assert.equal(toHex(nodeCcm(key, tag).seal(nonce, aad, pt)), ref.toString('hex'));
+        assert.equal(toHex(streamCcm(key, tag).seal(nonce, aad, pt)), ref.toString('hex'));
         assert.equal(toHex(nobleCcm(key, tag).open(nonce, aad, new Uint8Array(ref)) as Uint8Array), toHex(pt));
       }
     }
+  });
+
+  it('RFC 3610 §2.2-2.3: persistent contexts (node-stream) match node aes-128-ccm over a long mixed run of one key', () => {
+    // One StreamCcm per key lives for the whole epoch: its CBC context chains from record to
+    // record, so seals, opens, forged opens, empty AAD and odd lengths interleave on one object.
+    const rnd = new SeededRandom(11);
+    for (const tag of [8, 16]) {
+      const key = rnd.bytes(16);
+      const s = streamCcm(key, tag);
+      for (let n = 0; n < 400; n++) {
+        const nonce = rnd.bytes(7 + rnd.int(7));
+        const aad = rnd.bytes(rnd.int(3) === 0 ? 0 : rnd.int(40));
+        const pt = rnd.bytes(1 + rnd.int(n % 50 === 0 ? 1500 : 200));
+        const c = createCipheriv('aes-128-ccm', key, nonce, { authTagLength: tag });
+        c.setAAD(aad, { plaintextLength: pt.length });
+        const ref = new Uint8Array(Buffer.concat([c.update(pt), c.final(), c.getAuthTag()]));
+        assert.equal(toHex(s.seal(nonce, aad, pt)), toHex(ref), `seal #${n}`);
+        if (n % 3 === 0) {
+          const bad = ref.slice();
+          bad[rnd.int(bad.length)]! ^= 1 << rnd.int(8);
+          assert.equal(s.open(nonce, aad, bad), undefined, `forged #${n}`);
+        }
+        assert.equal(toHex(s.open(nonce, aad, ref) as Uint8Array), toHex(pt), `open #${n}`);
+      }
+    }
+  });
+
+  it('RFC 3610 §2: node-stream handles an empty message and AES-256 keys like noble', () => {
+    const rnd = new SeededRandom(12);
+    for (const keyLen of [16, 32]) {
+      const key = rnd.bytes(keyLen);
+      const s = streamCcm(key, 8);
+      const r = nobleCcm(key, 8);
+      for (const len of [0, 16, 33]) {
+        const nonce = rnd.bytes(12);
+        const aad = rnd.bytes(13);
+        const pt = rnd.bytes(len);
+        const sealed = s.seal(nonce, aad, pt);
+        assert.equal(toHex(sealed), toHex(r.seal(nonce, aad, pt)));
+        assert.equal(toHex(s.open(nonce, aad, sealed) as Uint8Array), toHex(pt));
+      }
+    }
+    assert.equal(s8().open(new Uint8Array(12), new Uint8Array(13), new Uint8Array(7)), undefined);
+    assert.throws(() => streamCcm(new Uint8Array(15), 8), /key/);
+    assert.throws(() => streamCcm(new Uint8Array(16), 5), /tag/);
+    function s8() {
+      return streamCcm(new Uint8Array(16), 8);
+    }
+  });
+
+  it('node-stream: sealed records and opened plaintexts are plain Uint8Arrays whose slice() copies', () => {
+    // Regression: records built in node's Buffer pool were returned as Buffers, whose slice() is a
+    // view; a caller's "copy" of a datagram then corrupted the original (handshake test, §4.1.2.7).
+    const s = streamCcm(new Uint8Array(16), 8);
+    const nonce = new Uint8Array(12);
+    const sealed = s.seal(nonce, new Uint8Array(13), new Uint8Array(20));
+    assert.equal(Buffer.isBuffer(sealed), false);
+    const copy = sealed.slice();
+    copy[0]! ^= 1;
+    assert.notEqual(copy[0], sealed[0]);
+    const opened = s.open(nonce, new Uint8Array(13), sealed);
+    assert.equal(Buffer.isBuffer(opened), false);
   });
 
   it('AES-GCM: noble and node backends agree and reject a forged tag', () => {
@@ -114,13 +178,13 @@ describe('TLS 1.2 PRF', () => {
 
 describe('record protection', () => {
   for (const id of [0xc0a8, 0x00a8, 0x00ae]) {
-    for (const backend of ['node', 'noble'] as const) {
+    for (const backend of ['node-stream', 'node', 'noble'] as const) {
       it(`RFC 5246 §6.2.3: suite 0x${id.toString(16)} (${backend}) seals and opens, with and without a CID (RFC 9146 §5)`, () => {
         const suite = suiteById(id)!;
         const rnd = new SeededRandom(id);
         const keys = { macKey: rnd.bytes(suite.macKeyLength), key: rnd.bytes(16), iv: rnd.bytes(suite.fixedIvLength) };
         const p = createProtection(suite, keys, backend, rnd);
-        const other = createProtection(suite, keys, backend === 'node' ? 'noble' : 'node', rnd);
+        const other = createProtection(suite, keys, backend === 'noble' ? 'node-stream' : 'noble', rnd);
         for (const cid of [undefined, fromHex('01020304')]) {
           for (const len of [0, 1, 15, 16, 17, 100, 1000]) {
             const pt = rnd.bytes(len);

@@ -9,39 +9,21 @@ import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { cbc, ecb } from '@noble/ciphers/aes.js';
 import { CoreErrors, timingSafeEqual } from '@m2mhub/core';
 import type { Aead } from './aead';
+import { ccmMacInputLength, checkCcmParams, writeCcmMacInput } from './ccm-format';
 
 
 function validNonce(nonce: Uint8Array): boolean {
   return nonce.length >= 7 && nonce.length <= 13;
 }
 
-function checkParams(key: Uint8Array, tagLength: number): void {
-  if (key.length !== 16 && key.length !== 32) throw CoreErrors.invalidArgument('AES-CCM key must be 16 or 32 bytes');
-  // RFC 3610 §2: M is one of 4, 6, 8, 10, 12, 14, 16.
-  if (tagLength < 4 || tagLength > 16 || tagLength % 2 !== 0) throw CoreErrors.invalidArgument('bad CCM tag length');
-}
-
 /** CCM on the noble AES block: CBC-MAC over B_0 || encoded AAD || message, CTR with A_i (RFC 3610 §2.2-2.3). */
 export function nobleCcm(key: Uint8Array, tagLength: number): Aead {
-  checkParams(key, tagLength);
+  checkCcmParams(key, tagLength);
   const zeroIv = new Uint8Array(16);
 
   function mac(nonce: Uint8Array, aad: Uint8Array, msg: Uint8Array): Uint8Array {
-    const L = 15 - nonce.length;
-    // RFC 3610 §2.2: B_0 = Flags || Nonce || l(m); AAD prefixed by its 2-byte length (< 2^16 - 2^8).
-    if (aad.length >= 0xff00) throw CoreErrors.invalidArgument('CCM AAD too long');
-    const aadBlock = aad.length > 0 ? Math.ceil((2 + aad.length) / 16) * 16 : 0;
-    const msgBlock = Math.ceil(msg.length / 16) * 16;
-    const b = new Uint8Array(16 + aadBlock + msgBlock);
-    b[0] = (aad.length > 0 ? 0x40 : 0) | (((tagLength - 2) / 2) << 3) | (L - 1);
-    b.set(nonce, 1);
-    for (let i = 0, n = msg.length; i < L; i++, n = Math.floor(n / 256)) b[15 - i] = n & 0xff;
-    if (aad.length > 0) {
-      b[16] = aad.length >>> 8;
-      b[17] = aad.length & 0xff;
-      b.set(aad, 18);
-    }
-    b.set(msg, 16 + aadBlock);
+    const b = new Uint8Array(ccmMacInputLength(aad.length, msg.length));
+    writeCcmMacInput(b, nonce, aad, msg, tagLength);
     const chained = cbc(key, zeroIv, { disablePadding: true }).encrypt(b);
     return chained.subarray(chained.length - 16, chained.length - 16 + tagLength);
   }
@@ -89,7 +71,7 @@ export function nobleCcm(key: Uint8Array, tagLength: number): Aead {
 
 /** CCM through node:crypto (OpenSSL). */
 export function nodeCcm(key: Uint8Array, tagLength: number): Aead {
-  checkParams(key, tagLength);
+  checkCcmParams(key, tagLength);
   const alg = key.length === 16 ? 'aes-128-ccm' : 'aes-256-ccm';
   return {
     tagLength,

@@ -10,6 +10,7 @@ import { timingSafeEqual } from '@m2mhub/core';
 import { ContentType } from '../constants';
 import type { Aead, CipherBackend } from '../crypto/aead';
 import { nobleCcm, nodeCcm } from '../crypto/aes-ccm';
+import { pooledBytes, streamCcm } from '../crypto/aes-ccm-stream';
 import { nobleGcm, nodeGcm } from '../crypto/aes-gcm';
 import { hmacSha256 } from '../crypto/prf';
 import type { CipherSuite } from '../crypto/suites';
@@ -71,8 +72,11 @@ export function additionalData(
 }
 
 function aeadFor(suite: CipherSuite, key: Uint8Array, backend: CipherBackend): Aead {
-  if (suite.cipher === 'ccm8') return backend === 'node' ? nodeCcm(key, 8) : nobleCcm(key, 8);
-  return backend === 'node' ? nodeGcm(key) : nobleGcm(key);
+  if (suite.cipher === 'ccm8') {
+    if (backend === 'node-stream') return streamCcm(key, 8);
+    return backend === 'node' ? nodeCcm(key, 8) : nobleCcm(key, 8);
+  }
+  return backend === 'noble' ? nobleGcm(key) : nodeGcm(key);
 }
 
 const EXPLICIT_NONCE = 8;
@@ -96,7 +100,16 @@ class AeadProtection implements RecordProtection {
     const nonce = new Uint8Array(12);
     nonce.set(this.salt, 0);
     writeEpochSeq(nonce, 4, epoch, seq);
-    const sealed = this.aead.seal(nonce, additionalData(type, version, epoch, seq, cid, plaintext.length), plaintext);
+    const aad = additionalData(type, version, epoch, seq, cid, plaintext.length);
+    if (this.aead.sealInto) {
+      // The record is built in place in a pooled buffer: no off-heap allocation, no copy.
+      const rec = pooledBytes(headroom + EXPLICIT_NONCE + plaintext.length + this.aead.tagLength);
+      rec.fill(0, 0, headroom);
+      rec.set(nonce.subarray(4), headroom);
+      this.aead.sealInto(nonce, aad, plaintext, rec, headroom + EXPLICIT_NONCE);
+      return rec;
+    }
+    const sealed = this.aead.seal(nonce, aad, plaintext);
     const out = new Uint8Array(headroom + EXPLICIT_NONCE + sealed.length);
     out.set(nonce.subarray(4), headroom);
     out.set(sealed, headroom + EXPLICIT_NONCE);

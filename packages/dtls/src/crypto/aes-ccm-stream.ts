@@ -1,0 +1,129 @@
+/**
+ * AES-CCM (RFC 3610) through node:crypto without a cipher object per record.
+ *
+ * node's `aes-128-ccm` takes the nonce at creation, so the one-shot backend (`nodeCcm`) builds
+ * an OpenSSL context per record (3-4 us each). CCM is CBC-MAC plus CTR over the same AES key
+ * (RFC 3610 §2.2-2.3), so this backend keeps two contexts per key for the key's lifetime:
+ *
+ * - CBC-MAC with a zero IV on a persistent `aes-*-cbc` encryptor (no padding). The context
+ *   chains from its last output block C, so XOR-ing C into B_0 makes the next `update()`
+ *   compute CBC-MAC from a zero IV again: E(B_0 ^ C ^ C) = E(B_0). The last output block of
+ *   B_0 || AAD blocks || message blocks is T (before truncation to M bytes), and it becomes the
+ *   new C.
+ * - The CTR key stream S_0 || S_1 || ... as one `update()` on a persistent `aes-*-ecb`
+ *   encryptor over the concatenated counter blocks A_0 || A_1 || ... (stateless in ECB).
+ *
+ * Two native calls per record, no context creation. Checked against the RFC 3610 vectors and
+ * against node's own aes-128-ccm on random inputs (test/crypto.test.ts).
+ */
+import { type Cipher, createCipheriv } from 'node:crypto';
+import { CoreErrors } from '@m2mhub/core';
+import type { Aead } from './aead';
+import { ccmMacInputLength, checkCcmParams, pad16, writeCcmMacInput } from './ccm-format';
+
+const BLOCK = 16;
+
+
+/**
+ * `n` bytes carved from node's Buffer pool (no ArrayBuffer backing store of its own per record:
+ * those cost a calloc and GC tracking each), returned as a plain Uint8Array so `slice()` keeps
+ * its copying semantics. Contents are uninitialised: the caller writes every byte.
+ */
+export function pooledBytes(n: number): Uint8Array {
+  const b = Buffer.allocUnsafe(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
+}
+
+export class StreamCcm implements Aead {
+  private readonly cbc: Cipher;
+  private readonly ecb: Cipher;
+  /** The CBC context's chaining value: its last output block (zero before the first call). */
+  private readonly chain = new Uint8Array(BLOCK);
+
+  constructor(
+    key: Uint8Array,
+    readonly tagLength: number,
+  ) {
+    checkCcmParams(key, tagLength);
+    const bits = key.length === 16 ? 128 : 256;
+    this.cbc = createCipheriv(`aes-${bits}-cbc`, key, new Uint8Array(BLOCK));
+    this.cbc.setAutoPadding(false);
+    this.ecb = createCipheriv(`aes-${bits}-ecb`, key, null);
+    this.ecb.setAutoPadding(false);
+  }
+
+  /** Scratch for B_0 || AAD || message and for the counter blocks, reused across records. */
+  private macIn: Buffer = Buffer.alloc(512);
+  private ctrIn: Buffer = Buffer.alloc(512);
+
+  /** T = CBC-MAC(B_0 || l(a) || a || pad || m || pad), full 16 bytes (RFC 3610 §2.2). */
+  private mac(nonce: Uint8Array, aad: Uint8Array, msg: Uint8Array): Uint8Array {
+    const need = ccmMacInputLength(aad.length, msg.length);
+    if (this.macIn.length < need) this.macIn = Buffer.alloc(pad16(need * 2));
+    const b = this.macIn;
+    const len = writeCcmMacInput(b, nonce, aad, msg, this.tagLength);
+    // Undo the context's chaining so this message's CBC-MAC starts from a zero IV.
+    const c = this.chain;
+    for (let i = 0; i < BLOCK; i++) b[i]! ^= c[i]!;
+    const out = this.cbc.update(b.subarray(0, len));
+    const t = out.subarray(out.length - BLOCK);
+    c.set(t);
+    return t;
+  }
+
+  /** S_0 || S_1 || ... covering `n` message bytes: E(A_i), A_i = flags || nonce || i (RFC 3610 §2.3). */
+  private keystream(nonce: Uint8Array, n: number): Buffer {
+    const L = 15 - nonce.length;
+    const blocks = 1 + ((n + 15) >>> 4);
+    const len = blocks * BLOCK;
+    if (this.ctrIn.length < len) this.ctrIn = Buffer.alloc(pad16(len * 2));
+    const a = this.ctrIn;
+    for (let i = 0, o = 0; i < blocks; i++, o += BLOCK) {
+      a[o] = L - 1;
+      a.set(nonce, o + 1);
+      // Bytes between the nonce and the 2-byte counter (L > 2) stay zero: counters stay below 2^16.
+      for (let j = o + 1 + nonce.length; j < o + 14; j++) a[j] = 0;
+      a[o + 14] = (i >>> 8) & 0xff;
+      a[o + 15] = i & 0xff;
+    }
+    return this.ecb.update(a.subarray(0, len));
+  }
+
+  seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+    const out = pooledBytes(plaintext.length + this.tagLength);
+    this.sealInto(nonce, aad, plaintext, out, 0);
+    return out;
+  }
+
+  /** Writes ciphertext || tag at `out[offset]` (the record path builds the record in place). */
+  sealInto(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array, offset: number): void {
+    if (nonce.length < 7 || nonce.length > 13) throw CoreErrors.invalidArgument('CCM nonce must be 7..13 bytes');
+    if (plaintext.length > 0xffff * BLOCK) throw CoreErrors.invalidArgument('CCM message too long');
+    const t = this.mac(nonce, aad, plaintext);
+    const s = this.keystream(nonce, plaintext.length);
+    const n = plaintext.length;
+    for (let i = 0; i < n; i++) out[offset + i] = plaintext[i]! ^ s[BLOCK + i]!;
+    for (let i = 0; i < this.tagLength; i++) out[offset + n + i] = t[i]! ^ s[i]!;
+  }
+
+  open(nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
+    if (nonce.length < 7 || nonce.length > 13 || sealed.length < this.tagLength) return undefined;
+    const n = sealed.length - this.tagLength;
+    if (n > 0xffff * BLOCK) return undefined;
+    const s = this.keystream(nonce, n);
+    // Decrypt in place into the key stream buffer (S_1.. is no longer needed after this).
+    const msg = s.subarray(BLOCK, BLOCK + n);
+    for (let i = 0; i < n; i++) msg[i] = sealed[i]! ^ msg[i]!;
+    const t = this.mac(nonce, aad, msg);
+    // Constant-time tag comparison.
+    let diff = 0;
+    for (let i = 0; i < this.tagLength; i++) diff |= t[i]! ^ s[i]! ^ sealed[n + i]!;
+    // A plain Uint8Array view: Buffer's slice() would share memory where callers expect a copy.
+    return diff === 0 ? new Uint8Array(msg.buffer, msg.byteOffset, n) : undefined;
+  }
+}
+
+/** CCM on persistent node:crypto contexts (see the file comment). */
+export function streamCcm(key: Uint8Array, tagLength: number): StreamCcm {
+  return new StreamCcm(key, tagLength);
+}
