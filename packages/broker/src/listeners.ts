@@ -100,12 +100,14 @@ export async function startListener(
   let wss: WebSocketServer | undefined;
   const remote = (s: { remoteAddress?: string | undefined }) => s.remoteAddress;
   if (spec.transport === 'tcp') {
-    server = createNetServer((sock) => accept(sock, { listener: spec.name, transport: 'tcp', remoteAddress: remote(sock) }));
+    // noDelay: MQTT packets are small and latency-bound (Mosquitto sets TCP_NODELAY too);
+    // with Nagle a PUBACK waits for the peer's delayed ACK.
+    server = createNetServer({ noDelay: true }, (sock) => accept(sock, { listener: spec.name, transport: 'tcp', remoteAddress: remote(sock) }));
   } else if (spec.transport === 'tls') {
     if (!spec.tls) throw BrokerErrors.tlsConfig(`${spec.name}: cert and key are required`);
     const creds = readTls(spec.tls, spec.name);
     try {
-      server = createTlsServer(creds, (sock) => accept(sock, { listener: spec.name, transport: 'tls', remoteAddress: remote(sock) }));
+      server = createTlsServer({ ...creds, noDelay: true }, (sock) => accept(sock, { listener: spec.name, transport: 'tls', remoteAddress: remote(sock) }));
     } catch (err) {
       throw BrokerErrors.tlsConfig(`${spec.name}: ${(err as Error).message}`, { cause: err });
     }

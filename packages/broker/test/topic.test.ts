@@ -137,4 +137,34 @@ describe('outgoing PUBACK gate', () => {
     assert.deepEqual(written.flat().slice(6), [0x40, 0x02, 0x00, 0x06]);
     g.destroy();
   });
+  it('frames written in one event-loop turn leave in one socket write, and a destroy right after a write still sends it (regression: a corked CONNACK 4 was lost when Aedes destroyed the connection)', async () => {
+    const writes: number[][] = [];
+    let ended = false;
+    const inner = new Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, cb) {
+        writes.push([...chunk]);
+        cb();
+      },
+      writev(chunks, cb) {
+        writes.push(chunks.flatMap((c) => [...(c.chunk as Buffer)]));
+        cb();
+      },
+      final(cb) {
+        ended = true;
+        cb();
+      },
+    });
+    const g = new GuardedConnection(inner, new MqttFrameScanner(1000), { violation: () => {} });
+    g.holdPubacks = true;
+    for (let i = 0; i < 3; i++) g.write(Buffer.from([0xd0, 0x00]));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(writes, [[0xd0, 0x00, 0xd0, 0x00, 0xd0, 0x00]]);
+    g.write(Buffer.from([0x20, 0x02, 0x00, 0x04])); // CONNACK 4, then Aedes destroys at once
+    g.destroy();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(writes[1], [0x20, 0x02, 0x00, 0x04]);
+    assert.equal(ended, true);
+  });
 });

@@ -8,7 +8,10 @@
  * sequential, p50/p99). The machine is shared: each side runs `--rounds` times alternately and
  * its best round is reported.
  *
- * Args: --messages N (20000), --payload BYTES (64), --latency N (2000), --rounds N (2).
+ * Args: --messages N (20000), --payload BYTES (64), --latency N (2000), --rounds N (2),
+ * --persistence level|memory (level: what the hub runs by default, in a temp dir),
+ * --peer-nodelay 1|0 (1: Mosquitto with `set_tcp_nodelay true`, as our listener sets
+ * TCP_NODELAY; 0: Mosquitto's default, Nagle on, which is slower at QoS 1 on loopback).
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { type EventEmitter, once } from 'node:events';
@@ -28,9 +31,10 @@ function arg(args: string[], name: string, def: number): number {
 
 async function childBroker(): Promise<void> {
   const { createBroker } = await import('@m2mhub/broker');
+  const dir = process.env.M2MHUB_MQTT_BENCH_LEVEL_DIR;
   const broker = await createBroker({
     listeners: [{ name: 'mqtt:tcp', transport: 'tcp', port: 0, bind: '127.0.0.1' }],
-    persistence: { kind: 'memory' },
+    persistence: dir ? { kind: 'level', path: dir } : { kind: 'memory' },
     sysIntervalMs: 0,
   });
   await broker.listen();
@@ -125,18 +129,28 @@ export default async function mqttBench(args: string[]): Promise<BenchReport> {
   const size = arg(args, 'payload', 64);
   const lat = arg(args, 'latency', 2000);
   const rounds = arg(args, 'rounds', 2);
+  const peerNoDelay = arg(args, 'peer-nodelay', 1) !== 0;
+  const pi = args.indexOf('--persistence');
+  const persistence = pi >= 0 && args[pi + 1] === 'memory' ? 'memory' : 'level';
   const payload = Buffer.alloc(size, 0x61);
 
+  const dir = mkdtempSync(join(tmpdir(), 'm2mhub-bench-mqtt-'));
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), [], {
-    execArgv: ['--conditions=m2mhub-source', '--import', 'tsx'],
-    env: { ...process.env, M2MHUB_MQTT_BENCH_CHILD: '1' },
+    execArgv: ['--conditions=m2mhub-source', '--import', 'tsx', ...(process.env.M2MHUB_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.M2MHUB_BENCH_CPU_PROF}`] : [])],
+    env: {
+      ...process.env,
+      M2MHUB_MQTT_BENCH_CHILD: '1',
+      ...(persistence === 'level' ? { M2MHUB_MQTT_BENCH_LEVEL_DIR: join(dir, 'mqtt') } : {}),
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const [{ port: ourPort }] = (await ev(child, 'message')) as [{ port: number }];
 
-  const dir = mkdtempSync(join(tmpdir(), 'm2mhub-bench-mqtt-'));
   const mosqPort = await freePort();
-  writeFileSync(join(dir, 'mosquitto.conf'), `listener ${mosqPort} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\n`);
+  writeFileSync(
+    join(dir, 'mosquitto.conf'),
+    `listener ${mosqPort} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\n${peerNoDelay ? 'set_tcp_nodelay true\n' : ''}`,
+  );
   const mosq = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
   const ours: RoundResult[] = [];
   const peer: RoundResult[] = [];
@@ -154,10 +168,10 @@ export default async function mqttBench(args: string[]): Promise<BenchReport> {
   const best = (rs: RoundResult[], k: keyof RoundResult, higher: boolean) => (higher ? Math.max(...rs.map((r) => r[k])) : Math.min(...rs.map((r) => r[k])));
   return {
     bench: 'mqtt',
-    peer: 'mosquitto (Debian package, persistence off)',
+    peer: `mosquitto (Debian package, persistence off${peerNoDelay ? ', set_tcp_nodelay true' : ', default Nagle'})`,
     startedAt: new Date().toISOString(),
     machine: { cpus: cpus().length, node: process.version },
-    params: { messages: n, payload: size, latencySamples: lat, rounds },
+    params: { messages: n, payload: size, latencySamples: lat, rounds, persistence, peerNoDelay },
     figures: [
       figure('QoS 0 publish -> delivery throughput', 'msg/s', best(ours, 'qos0', true), best(peer, 'qos0', true)),
       figure('QoS 1 publish -> delivery throughput', 'msg/s', best(ours, 'qos1', true), best(peer, 'qos1', true)),
@@ -166,7 +180,8 @@ export default async function mqttBench(args: string[]): Promise<BenchReport> {
     ],
     notes: [
       'one MQTT.js publisher and one subscriber in the bench process; each broker in its own process',
-      'ours: @m2mhub/broker (Aedes 1.2, packet-size guard, PUBACK gate) with memory persistence',
+      `ours: @m2mhub/broker (Aedes 1.2, packet-size guard, PUBACK gate, TCP_NODELAY) with ${persistence} persistence; clean-session subscribers, so QoS 1 is never written to disk`,
+      'M2MHUB_BENCH_CPU_PROF=<dir> writes a CPU profile of our broker process there',
       'machine shared with other engineers: best of the rounds per side',
     ],
   };
