@@ -99,6 +99,9 @@ export function joinPath(base: string, rel: string): string {
 /**
  * Parses one command payload. `maxItems` bounds batch/composite sizes, `maxSize` the JSON text.
  */
+/** One decoder for every command (constructing one per command showed in profiles); `fatal`: bad UTF-8 is refused. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 export function parseCommand(payload: Uint8Array, limits: { maxSize: number; maxItems?: number }): ParsedCommand {
   const maxItems = limits.maxItems ?? 1000;
   let raw: JsonObject | undefined;
@@ -110,7 +113,7 @@ export function parseCommand(payload: Uint8Array, limits: { maxSize: number; max
   if (payload.length > limits.maxSize) fail(`command of ${payload.length} bytes over the limit of ${limits.maxSize}`);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+    parsed = JSON.parse(UTF8.decode(payload));
   } catch (e) {
     fail(`invalid JSON: ${(e as Error).message}`);
   }

@@ -408,14 +408,13 @@ export class Lwm2mGatewayCore {
     this.stats.messages_in++;
     const target = this.topics.endpointOf(m.topic);
     if (target === undefined) return;
-    const payload = Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength).toString('utf8');
     if (target === 'shared') {
       // EMQX's shared command topic: each node runs it for the devices it holds, nobody answers 4.04.
-      for (const s of this.sessions.values()) this.guard(this.command(s.ep, payload, m.payload));
+      for (const s of this.sessions.values()) this.guard(this.command(s.ep, m.payload));
       return;
     }
     const ep = this.byTopicKey.get(target.ep) ?? target.ep;
-    this.guard(this.command(ep, payload, m.payload, key));
+    this.guard(this.command(ep, m.payload, key));
   }
 
   /**
@@ -423,7 +422,7 @@ export class Lwm2mGatewayCore {
    * names the MQTT message: in a cluster, the nodes race for it when none of them can
    * execute the command, so exactly one answers (without it, this node answers).
    */
-  async command(ep: string, payload: string, bytes?: Uint8Array, claimKey?: string): Promise<void> {
+  async command(ep: string, payload: string | Uint8Array, claimKey?: string): Promise<void> {
     this.stats.commands++;
     const route = this.deps.cluster ? await this.route(ep, claimKey) : (this.sessions.get(ep) ?? { code: '4.04', error: `endpoint ${ep} is not registered` });
     if (route === undefined) {
@@ -432,7 +431,7 @@ export class Lwm2mGatewayCore {
     }
     let parsed: ParsedCommand;
     try {
-      parsed = parseCommand(bytes ?? new TextEncoder().encode(payload), { maxSize: this.cfg.max_command_size });
+      parsed = parseCommand(typeof payload === 'string' ? new TextEncoder().encode(payload) : payload, { maxSize: this.cfg.max_command_size });
     } catch (e) {
       if (!(e instanceof CommandError)) throw e;
       this.stats.command_errors++;
@@ -447,7 +446,8 @@ export class Lwm2mGatewayCore {
       return;
     }
     route.messagesIn++;
-    await this.submit(route, payload, {}, parsed);
+    // The text is needed only if the command waits in the durable queue.
+    await this.submit(route, typeof payload === 'string' ? payload : () => utf8(payload), {}, parsed);
   }
 
   /**
@@ -479,8 +479,13 @@ export class Lwm2mGatewayCore {
   }
 
   /** Runs now, or queues when the device sleeps or is busy. */
-  private async submit(s: Session, payload: string, opts: { auto?: boolean }, parsed?: ParsedCommand): Promise<void> {
+  private async submit(s: Session, text: string | (() => string), opts: { auto?: boolean }, parsed?: ParsedCommand): Promise<void> {
     const sleeping = s.info.queueMode && !s.awake;
+    if (parsed && !sleeping && s.inflight < this.cfg.max_inflight && s.queued === 0) {
+      this.guard(this.run(s, '', parsed));
+      return;
+    }
+    const payload = typeof text === 'string' ? text : text();
     if (!sleeping && s.inflight < this.cfg.max_inflight && s.queued === 0) {
       this.guard(this.run(s, payload, parsed));
       return;
@@ -790,6 +795,10 @@ function regData(info: RegistrationInfo): JsonObject {
     out.objectList = info.objectList;
   }
   return out;
+}
+
+function utf8(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
 }
 
 function safeParse(payload: string): JsonObject | undefined {

@@ -11,6 +11,7 @@ import type { ClientQuery, Gateway, GatewayClientInfo, GatewayContext, GatewayFa
 import { createLwm2mServer, createObjectRegistry, type Lwm2mServer, type Lwm2mServerConfig, type ModelProvider } from '@m2mhub/lwm2m';
 import { ClusterNode } from './cluster';
 import { Lwm2mGatewayCore } from './core';
+import { PooledRandom } from './pooled-random';
 import { CredentialStore, DEFAULT_CREDENTIAL_LIMITS } from './credentials';
 import { clampLifetime, defaultConfig, type Lwm2mGatewayConfig, parseConfig } from './config';
 import { KvObservationStore, KvRegistrationStore, KvRequestQueueStore } from './durable-stores';
@@ -159,6 +160,7 @@ export class Lwm2mGateway implements Gateway {
   async enable(): Promise<void> {
     if (this.running) return;
     const { ctx, cfg } = this;
+    const random = new PooledRandom(ctx.random);
     const kv = ctx.store.kv('lwm2m.server');
     // A cluster (docs/mqtt-api.md "Cluster"): registrations record the node holding the session.
     const nodeId = ctx.clustered && ctx.nodeId ? ctx.nodeId : undefined;
@@ -181,7 +183,7 @@ export class Lwm2mGateway implements Gateway {
       queueStore: new KvRequestQueueStore(kv),
       model: this.model,
       scheduler: ctx.scheduler,
-      random: ctx.random,
+      random,
       logger: ctx.logger,
       config: {
         awakeWindowMs: cfg.qmode_time_window * 1000,
@@ -217,7 +219,7 @@ export class Lwm2mGateway implements Gateway {
           logger: ctx.logger,
         }),
         scheduler: ctx.scheduler,
-        random: ctx.random,
+        random,
         logger: ctx.logger,
       });
       attachListener(server, 'udp', ep, cfg, queries, (peer) => core.emptyAck(peer));
@@ -226,7 +228,7 @@ export class Lwm2mGateway implements Gateway {
     if (cfg.dtls.enable) {
       const spec: DtlsListenerSpec = { bind: cfg.dtls.bind, port: cfg.dtls.port, credentials: this.credentials, scheduler: ctx.scheduler, logger: ctx.logger };
       const transport = (this.opts.dtlsTransport ?? defaultDtlsTransport)(spec);
-      const ep = new CoapEndpoint({ transport, scheduler: ctx.scheduler, random: ctx.random, logger: ctx.logger });
+      const ep = new CoapEndpoint({ transport, scheduler: ctx.scheduler, random, logger: ctx.logger });
       attachListener(server, 'dtls', ep, cfg, queries, (peer) => core.emptyAck(peer));
       this.listenerState.push({ id: 'lwm2m:dtls:default', type: 'dtls', endpoint: ep });
     }

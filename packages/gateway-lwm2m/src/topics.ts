@@ -27,10 +27,18 @@ export class Lwm2mTopics {
     return { endpoint_name: ep, clientid: ep, username: ep };
   }
 
+  /** Uplink topics without placeholders, computed once (one publish per command reply). */
+  private readonly fixed = new Map<UplinkKind, Translator>();
+
   /** The uplink topic for `kind` for endpoint `ep`, and its QoS. */
   uplink(kind: UplinkKind, ep: string): Translator {
+    const hit = this.fixed.get(kind);
+    if (hit) return hit;
     const t = this.cfg.translators[kind];
-    return { topic: expandTopic(this.cfg.mountpoint + t.topic, this.vars(ep)), qos: t.qos };
+    const template = this.cfg.mountpoint + t.topic;
+    const out = { topic: expandTopic(template, this.vars(ep)), qos: t.qos };
+    if (!PLACEHOLDER_RE.test(template)) this.fixed.set(kind, out);
+    return out;
   }
 
   /**

@@ -10,7 +10,8 @@
  * the figures are absolute.
  *
  * Args: --devices N (10000), --commands N (50000), --window N (1000), --rate N (5000),
- * --seconds N (5), --profile DIR (V8 CPU profile of the hub child).
+ * --seconds N (5), --profile DIR (V8 CPU profile of the hub child), --semi-space MB (the hub
+ * child's V8 young generation, `--max-semi-space-size`; Node's default when absent).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
@@ -133,10 +134,16 @@ export default async function gatewayBench(args: string[]): Promise<BenchReport>
   const startedAt = new Date().toISOString();
   const pi = args.indexOf('--profile');
   const profileDir = pi >= 0 ? args[pi + 1] : undefined;
+  const semiSpace = arg(args, 'semi-space', 0);
 
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), [], {
     env: { ...process.env, [CHILD_ENV]: '1' },
-    execArgv: ['--import', 'tsx', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      ...(semiSpace > 0 ? [`--max-semi-space-size=${semiSpace}`] : []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const ports = await new Promise<{ mqtt: number; udp: number }>((resolve) => child.once('message', (m) => resolve(m as { mqtt: number; udp: number })));
@@ -164,7 +171,9 @@ export default async function gatewayBench(args: string[]): Promise<BenchReport>
       const at = pending.get(id);
       if (at === undefined) return;
       pending.delete(id);
-      rtts.push(performance.now() - at);
+      const rtt = performance.now() - at;
+      rtts.push(rtt);
+      if (process.env.GWB_DEBUG && rtt > 200) console.error(`late ${id} ${Math.round(rtt)}ms sent at ${Math.round(at)}`);
       if (!text.includes('"code":"2.05"')) errors++;
       onReply?.();
     });
@@ -234,7 +243,7 @@ export default async function gatewayBench(args: string[]): Promise<BenchReport>
       peer: 'none (no other LwM2M<->MQTT gateway on this machine): absolute figures',
       startedAt,
       machine: { cpus: cpus().length, node: process.version },
-      params: { devices, commands, window, rate, seconds },
+      params: { devices, commands, window, rate, seconds, semiSpaceMB: semiSpace || 'default' },
       figures: [
         figure('round trips per second (window)', 'cmd/s', Math.round(tput), undefined, true),
         figure('p50 latency at max throughput', 'ms', round(percentile(tputRtts, 50)), undefined, false),
