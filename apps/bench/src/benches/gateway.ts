@@ -34,7 +34,8 @@ async function runChild(): Promise<void> {
   const { createBroker } = await import('@m2mhub/broker');
   // apps/bench does not depend on @m2mhub/store (its package.json is not this bench's): import the source.
   const { createMemoryStore } = await import('@m2mhub/store');
-  const { lwm2mGatewayFactory, parseConfig } = await import('@m2mhub/gateway-lwm2m');
+  // GWB_GATEWAY_SRC: another version's src/index.ts (e.g. an older commit extracted inside the package) for before/after runs.
+  const { lwm2mGatewayFactory, parseConfig } = (await import(process.env.GWB_GATEWAY_SRC ?? '@m2mhub/gateway-lwm2m')) as typeof import('@m2mhub/gateway-lwm2m');
   const { silentLogger, systemRandom, systemScheduler, TypedEmitter } = await import('@m2mhub/core');
   const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
@@ -59,6 +60,10 @@ async function runChild(): Promise<void> {
   const udp = gw.listeners().find((l) => l.type === 'udp')!;
   process.send!({ mqtt: broker.ports()['mqtt:tcp'], udp: Number(udp.bind.split(':').pop()) });
   process.on('message', (m) => {
+    if (m === 'cpu') {
+      const u = process.cpuUsage();
+      process.send!({ cpuUs: u.user + u.system });
+    }
     if (m === 'stats') {
       const coap = (gw as unknown as { listenerStats?: () => unknown }).listenerStats?.();
       process.send!({ stats: { ...gw.stats(), coap }, rss: process.memoryUsage().rss });
@@ -197,7 +202,21 @@ export default async function gatewayBench(args: string[]): Promise<BenchReport>
         start();
       });
 
+    /** The hub child's CPU time so far (user + system, µs): on a shared machine, wall time swings with the neighbours' load. */
+    const hubCpu = () =>
+      new Promise<number>((resolve) => {
+        const on = (m: unknown) => {
+          if (typeof m === 'object' && m !== null && 'cpuUs' in m) {
+            child.off('message', on);
+            resolve((m as { cpuUs: number }).cpuUs);
+          }
+        };
+        child.on('message', on);
+        child.send('cpu');
+      });
+
     // Phase 1: throughput with a window of outstanding commands.
+    const cpu0 = await hubCpu();
     const t1 = performance.now();
     let sent1 = 0;
     await phase(
@@ -213,6 +232,7 @@ export default async function gatewayBench(args: string[]): Promise<BenchReport>
       },
     );
     const throughputMs = performance.now() - t1;
+    const cpuPerCommandUs = ((await hubCpu()) - cpu0) / commands;
     const tput = (commands / throughputMs) * 1000;
     const tputRtts = rtts.splice(0).sort((a, b) => a - b);
     const tputErrors = errors;
@@ -246,6 +266,8 @@ export default async function gatewayBench(args: string[]): Promise<BenchReport>
       params: { devices, commands, window, rate, seconds, semiSpaceMB: semiSpace || 'default' },
       figures: [
         figure('round trips per second (window)', 'cmd/s', Math.round(tput), undefined, true),
+        figure('hub CPU per command (window phase)', 'µs', round(cpuPerCommandUs), undefined, false),
+        figure('commands per hub CPU-second', 'cmd/s', Math.round(1e6 / cpuPerCommandUs), undefined, true),
         figure('p50 latency at max throughput', 'ms', round(percentile(tputRtts, 50)), undefined, false),
         figure('p99 latency at max throughput', 'ms', round(percentile(tputRtts, 99)), undefined, false),
         figure(`p50 latency at ${rate}/s`, 'ms', round(percentile(lat, 50)), undefined, false),
