@@ -95,7 +95,13 @@ describe('cluster node (fake clock)', () => {
 
   it('PooledRandom: bytes come from the source in pools, each call a fresh copy', () => {
     let calls = 0;
-    const source = { ...systemRandom, bytes: (n: number) => (calls++, systemRandom.bytes(n)) };
+    const source = {
+      ...systemRandom,
+      bytes: (n: number) => {
+        calls++;
+        return systemRandom.bytes(n);
+      },
+    };
     const r = new PooledRandom(source, 64);
     const seen = new Set<string>();
     for (let i = 0; i < 16; i++) seen.add(Buffer.from(r.bytes(8)).toString('hex'));
