@@ -5,7 +5,8 @@
  * (our DtlsClientSocket, TLS_PSK_WITH_AES_128_CCM_8, in this process).
  *
  * Args: --duration S (4) per phase, --rounds N (5), --hs-concurrency N (16), --sessions N (16), --window N (4),
- * --idle N (2000 idle sessions for the memory figure), --profile DIR (CPU profile of our child).
+ * --idle N (2000 idle sessions for the memory figure), --profile DIR (CPU profile of our child),
+ * --server-flags "..." (extra node flags for our server child, e.g. GC tuning to measure).
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -58,7 +59,15 @@ interface Target {
 interface Rate {
   rate: number;
   perCpuSecond: number;
+  /** Operations per CPU-second of the client (this process): is the client the bottleneck? */
+  clientPerCpuSecond: number;
   failed: number;
+}
+
+/** CPU time of this process (the client) in microseconds. */
+function clientCpu(): number {
+  const c = process.cpuUsage();
+  return c.user + c.system;
 }
 
 /**
@@ -96,11 +105,13 @@ async function handshakeRate(target: Target, concurrency: number, durationMs: nu
     }
   };
   const cpu0 = await target.cpu();
+  const ccpu0 = clientCpu();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: concurrency }, worker));
   const wall = performance.now() - t0;
+  const ccpu = clientCpu() - ccpu0;
   const cpu = (await target.cpu()) - cpu0;
-  return { rate: (done / wall) * 1000, perCpuSecond: cpu > 0 ? done / (cpu / 1e6) : Number.NaN, failed };
+  return { rate: (done / wall) * 1000, perCpuSecond: cpu > 0 ? done / (cpu / 1e6) : Number.NaN, clientPerCpuSecond: done / (ccpu / 1e6), failed };
 }
 
 /** CON GET /time with a 2-byte token, raw CoAP bytes (RFC 7252 §3). */
@@ -118,6 +129,8 @@ async function requestRate(target: Target, sessions: number, window: number, dur
   let counting = false;
   let cpu0 = 0;
   let cpu1 = 0;
+  let ccpu0 = 0;
+  let ccpu1 = 0;
   const t0 = performance.now();
   await new Promise<void>((resolve) => {
     for (const s of socks) {
@@ -150,12 +163,14 @@ async function requestRate(target: Target, sessions: number, window: number, dur
     }
     setTimeout(() => {
       counting = true;
+      ccpu0 = clientCpu();
       void target.cpu().then((c) => {
         cpu0 = c;
       });
     }, 500);
     setTimeout(() => {
       running = false;
+      ccpu1 = clientCpu();
       void target.cpu().then((c) => {
         cpu1 = c;
         resolve();
@@ -165,7 +180,12 @@ async function requestRate(target: Target, sessions: number, window: number, dur
   const elapsed = performance.now() - t0 - 500;
   for (const s of socks) s.close();
   const cpu = cpu1 - cpu0;
-  return { rate: (done / elapsed) * 1000, perCpuSecond: cpu > 0 ? done / (cpu / 1e6) : Number.NaN, failed: lost };
+  return {
+    rate: (done / elapsed) * 1000,
+    perCpuSecond: cpu > 0 ? done / (cpu / 1e6) : Number.NaN,
+    clientPerCpuSecond: done / ((ccpu1 - ccpu0) / 1e6),
+    failed: lost,
+  };
 }
 
 async function idleMemory(target: Target, n: number): Promise<{ rss: number; heap?: number }> {
@@ -234,6 +254,8 @@ export default async function dtls(args: string[]): Promise<BenchReport> {
   };
   const pi = args.indexOf('--profile');
   const profile = pi >= 0 ? args[pi + 1] : undefined;
+  const fi = args.indexOf('--server-flags');
+  const serverFlags = fi >= 0 ? (args[fi + 1] ?? '').split(' ').filter((f) => f.length > 0) : [];
 
   // Every phase runs against a freshly started server (libcoap slows down as sessions of an
   // earlier phase pile up), and phases alternate between ours and libcoap round by round so
@@ -242,7 +264,7 @@ export default async function dtls(args: string[]): Promise<BenchReport> {
     // With --profile every phase of ours writes its own CPU profile into the directory.
     const withProfile = profile !== undefined;
     const child = fork(fileURLToPath(import.meta.url), [], {
-      execArgv: ['--conditions=m2mhub-source', '--import', 'tsx', '--expose-gc', ...(withProfile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [])],
+      execArgv: ['--conditions=m2mhub-source', '--import', 'tsx', '--expose-gc', ...serverFlags, ...(withProfile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [])],
       env: { ...process.env, M2MHUB_DTLS_BENCH_CHILD: '1' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -297,7 +319,9 @@ export default async function dtls(args: string[]): Promise<BenchReport> {
       run.rps.push(rps);
       const hs = await phase(start, (t) => handshakeRate(t, o.hsConc, o.durationMs));
       run.hs.push(hs);
-      const line = `${hs.rate.toFixed(0)} handshakes/s (${hs.perCpuSecond.toFixed(0)}/cpu-s), ${rps.rate.toFixed(0)} req/s (${rps.perCpuSecond.toFixed(0)}/cpu-s)`;
+      const line =
+        `${hs.rate.toFixed(0)} handshakes/s (${hs.perCpuSecond.toFixed(0)}/server cpu-s, ${hs.clientPerCpuSecond.toFixed(0)}/client cpu-s), ` +
+        `${rps.rate.toFixed(0)} req/s (${rps.perCpuSecond.toFixed(0)}/server cpu-s, ${rps.clientPerCpuSecond.toFixed(0)}/client cpu-s)`;
       console.error(`round ${round} ${name}: ${line}`);
     }
   }
@@ -321,7 +345,7 @@ export default async function dtls(args: string[]): Promise<BenchReport> {
     peer: 'libcoap coap-server-openssl 4.3 (-k key), same client',
     startedAt: new Date().toISOString(),
     machine: { cpus: cpus().length, node: process.version },
-    params: { ...o, suite: 'TLS_PSK_WITH_AES_128_CCM_8', resource: 'GET /time' },
+    params: { ...o, serverFlags: serverFlags.join(' '), suite: 'TLS_PSK_WITH_AES_128_CCM_8', resource: 'GET /time' },
     figures: [
       figure('full PSK handshakes per second (median of rounds)', 'handshakes/s', hsOurs, hsPeer, true),
       figure('CoAP-over-DTLS requests per second (median of rounds)', 'req/s', rpsOurs, rpsPeer, true),
@@ -336,6 +360,7 @@ export default async function dtls(args: string[]): Promise<BenchReport> {
     notes: [
       `per round handshakes/s: ours ${ours.hs.map((x) => x.rate.toFixed(0)).join(', ')}; libcoap ${peer.hs.map((x) => x.rate.toFixed(0)).join(', ')}`,
       `per round req/s: ours ${ours.rps.map((x) => x.rate.toFixed(0)).join(', ')}; libcoap ${peer.rps.map((x) => x.rate.toFixed(0)).join(', ')}`,
+      `client (this process) per client CPU-second, median: handshakes ${median(ours.hs.map((x) => x.clientPerCpuSecond)).toFixed(0)} against ours, ${median(peer.hs.map((x) => x.clientPerCpuSecond)).toFixed(0)} against libcoap; requests ${median(ours.rps.map((x) => x.clientPerCpuSecond)).toFixed(0)} / ${median(peer.rps.map((x) => x.clientPerCpuSecond)).toFixed(0)}. A figure close to the wall rate means the client saturates its core.`,
       `handshake failures: ours ${sum(ours.hs)}, libcoap ${sum(peer.hs)}; requests lost: ours ${sum(ours.rps)}, libcoap ${sum(peer.rps)}`,
       'The client (ours) runs in the bench process for both servers and shares the 2 cores with them (and with other work on the machine): the per-CPU-second figures are the server efficiency, the per-second ones the closed-loop result.',
       'Server CPU per operation (from the profile): our handshake is mostly node:crypto object creation (HMAC, AES contexts) and GC; our request path is the UDP send syscall, one AES-CCM context per record and GC.',
