@@ -5,13 +5,14 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { M2MError, PeerAddress, Random, Scheduler } from '@m2mhub/core';
-import { systemRandom, systemScheduler } from '@m2mhub/core';
+import { systemScheduler } from '@m2mhub/core';
 import { type DtlsLimits, DEFAULT_CIPHER_BACKEND, resolveLimits } from './config';
 import { Connection } from './connection';
 import type { CipherBackend } from './crypto/aead';
 import { CIPHER_SUITES } from './crypto/suites';
 import { DtlsErrors } from './errors';
 import { type ClientEcdheOptions, ClientHandshake, type ClientSession } from './handshake/client-handshake';
+import { pooledSystemRandom } from './pooled-random';
 import { parseRecords } from './record/codec';
 
 export type { ClientEcdheOptions, ClientSession };
@@ -52,7 +53,7 @@ export class DtlsClient {
     hooks: DtlsClientHooks,
   ) {
     this.limits = resolveLimits(opts.limits);
-    const random = opts.random ?? systemRandom;
+    const random = opts.random ?? pooledSystemRandom(this.limits.randomPoolSize);
     const scheduler = opts.scheduler ?? systemScheduler;
     this.conn = new Connection(
       {

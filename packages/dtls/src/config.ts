@@ -38,6 +38,8 @@ export interface DtlsLimits {
   maxPskIdentity: number;
   /** Period of the sweep that expires idle sessions and stale handshakes. */
   sweepIntervalMs: number;
+  /** Bytes of CSPRNG output drawn at once for handshake randoms when no Random is injected; 0 draws per call. */
+  randomPoolSize: number;
 }
 
 export const DEFAULT_LIMITS: DtlsLimits = {
@@ -59,6 +61,7 @@ export const DEFAULT_LIMITS: DtlsLimits = {
   cidLength: 6,
   maxPskIdentity: 256,
   sweepIntervalMs: 5_000,
+  randomPoolSize: 2048,
 };
 
 export function resolveLimits(partial: Partial<DtlsLimits> | undefined): DtlsLimits {

@@ -34,13 +34,25 @@ export class CookieJar {
   }
 
   private compute(secret: Uint8Array, peerKey: string, ch: ClientHello): Uint8Array {
-    const suites = new Uint8Array(ch.cipherSuites.length * 2);
-    ch.cipherSuites.forEach((s, i) => {
-      suites[2 * i] = s >>> 8;
-      suites[2 * i + 1] = s & 0xff;
-    });
-    const v = new Uint8Array([ch.version >>> 8, ch.version & 0xff]);
-    return hmacSha256(secret, enc.encode(peerKey), v, ch.random, ch.sessionId, suites, ch.compressionMethods).subarray(0, COOKIE_LENGTH);
+    // peer || version || random || session_id || cipher_suites || compression_methods, in one update.
+    const peer = enc.encode(peerKey);
+    const n = ch.cipherSuites.length;
+    const m = new Uint8Array(peer.length + 2 + ch.random.length + ch.sessionId.length + 2 * n + ch.compressionMethods.length);
+    m.set(peer, 0);
+    let o = peer.length;
+    m[o++] = ch.version >>> 8;
+    m[o++] = ch.version & 0xff;
+    m.set(ch.random, o);
+    o += ch.random.length;
+    m.set(ch.sessionId, o);
+    o += ch.sessionId.length;
+    for (let i = 0; i < n; i++) {
+      const s = ch.cipherSuites[i] as number;
+      m[o++] = s >>> 8;
+      m[o++] = s & 0xff;
+    }
+    m.set(ch.compressionMethods, o);
+    return hmacSha256(secret, m).subarray(0, COOKIE_LENGTH);
   }
 
   make(peerKey: string, ch: ClientHello): Uint8Array {

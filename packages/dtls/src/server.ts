@@ -5,7 +5,7 @@
  * session until a new handshake from the same address completes (§4.2.8), and enforces limits.
  */
 import type { Logger, M2MError, PeerAddress, Random, Scheduler, TimerHandle } from '@m2mhub/core';
-import { peerKeyOf, silentLogger, systemRandom, systemScheduler, toHex } from '@m2mhub/core';
+import { peerKeyOf, silentLogger, systemScheduler, toHex } from '@m2mhub/core';
 import { type DtlsLimits, DEFAULT_CIPHER_BACKEND, resolveLimits } from './config';
 import { Connection, type ConnectionContext } from './connection';
 import { AlertDescription, AlertLevel, ContentType, DTLS_1_0, DTLS_1_2, HandshakeType } from './constants';
@@ -17,6 +17,7 @@ import { encodeHandshake, encodeHelloVerifyRequest, parseClientHello, parseFragm
 import { ServerHandshake, type ServerHandshakeContext } from './handshake/server-handshake';
 import { type DtlsRecord, encodeRecord, parseRecords } from './record/codec';
 import { CertificateType, type CertificateTypeId, type LocalCredentials } from './pki/index';
+import { pooledSystemRandom } from './pooled-random';
 import { SessionCache } from './session-cache';
 import type { PskStore, RpkStore, TrustStore } from './stores';
 
@@ -72,7 +73,7 @@ export class DtlsServer {
   ) {
     this.limits = resolveLimits(opts.limits);
     this.scheduler = opts.scheduler ?? systemScheduler;
-    this.random = opts.random ?? systemRandom;
+    this.random = opts.random ?? pooledSystemRandom(this.limits.randomPoolSize);
     this.log = opts.logger ?? silentLogger;
     this.cookies = new CookieJar(this.scheduler, this.random, this.limits.cookieSecretLifetimeMs);
     this.sessionCache = new SessionCache(this.limits.sessionCacheSize, this.limits.sessionCacheLifetimeMs);

@@ -23,15 +23,19 @@ export function sha256(...data: Uint8Array[]): Uint8Array {
  */
 export function pSha256(secret: Uint8Array, seed: Uint8Array, length: number): Uint8Array {
   const out = new Uint8Array(length);
-  let a = seed;
+  // A(i) || seed in one buffer: one HMAC update per chunk (each native call costs).
+  const aSeed = new Uint8Array(32 + seed.length);
+  aSeed.set(seed, 32);
+  const a = aSeed.subarray(0, 32);
+  a.set(hmacSha256(secret, seed));
   let off = 0;
-  while (off < length) {
-    a = hmacSha256(secret, a);
-    const chunk = hmacSha256(secret, a, seed);
+  for (;;) {
+    const chunk = hmacSha256(secret, aSeed);
     out.set(chunk.subarray(0, Math.min(chunk.length, length - off)), off);
     off += chunk.length;
+    if (off >= length) return out;
+    a.set(hmacSha256(secret, a));
   }
-  return out;
 }
 
 /** PRF(secret, label, seed) = P_SHA256(secret, label + seed) (RFC 5246 §5). */
