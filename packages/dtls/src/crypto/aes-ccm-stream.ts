@@ -34,6 +34,13 @@ export function pooledBytes(n: number): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, n);
 }
 
+/**
+ * Scratch for B_0 || AAD || message and for the counter blocks, shared by every instance: each
+ * use is synchronous and complete before the next, so one pair serves all sessions (no
+ * per-session buffers: idle sessions stay small). Grows to the largest record seen.
+ */
+const scratch = { macIn: Buffer.alloc(512), ctrIn: Buffer.alloc(512) };
+
 export class StreamCcm implements Aead {
   private readonly cbc: Cipher;
   private readonly ecb: Cipher;
@@ -52,15 +59,12 @@ export class StreamCcm implements Aead {
     this.ecb.setAutoPadding(false);
   }
 
-  /** Scratch for B_0 || AAD || message and for the counter blocks, reused across records. */
-  private macIn: Buffer = Buffer.alloc(512);
-  private ctrIn: Buffer = Buffer.alloc(512);
 
   /** T = CBC-MAC(B_0 || l(a) || a || pad || m || pad), full 16 bytes (RFC 3610 §2.2). */
   private mac(nonce: Uint8Array, aad: Uint8Array, msg: Uint8Array): Uint8Array {
     const need = ccmMacInputLength(aad.length, msg.length);
-    if (this.macIn.length < need) this.macIn = Buffer.alloc(pad16(need * 2));
-    const b = this.macIn;
+    if (scratch.macIn.length < need) scratch.macIn = Buffer.alloc(pad16(need * 2));
+    const b = scratch.macIn;
     const len = writeCcmMacInput(b, nonce, aad, msg, this.tagLength);
     // Undo the context's chaining so this message's CBC-MAC starts from a zero IV.
     const c = this.chain;
@@ -76,8 +80,8 @@ export class StreamCcm implements Aead {
     const L = 15 - nonce.length;
     const blocks = 1 + ((n + 15) >>> 4);
     const len = blocks * BLOCK;
-    if (this.ctrIn.length < len) this.ctrIn = Buffer.alloc(pad16(len * 2));
-    const a = this.ctrIn;
+    if (scratch.ctrIn.length < len) scratch.ctrIn = Buffer.alloc(pad16(len * 2));
+    const a = scratch.ctrIn;
     for (let i = 0, o = 0; i < blocks; i++, o += BLOCK) {
       a[o] = L - 1;
       a.set(nonce, o + 1);
