@@ -87,8 +87,12 @@ interface Session {
   byObsId: Map<string, Observation>;
   /** Commands sent to the device and not answered yet, oldest first, with whether an Empty ACK came. */
   running: { raw: JsonObject; acked: boolean }[];
-  /** The last reply per (msgType, reqPath), for the API's `lookup` (EMQX keeps 100). */
-  results: Map<string, JsonObject>;
+  /**
+   * The last reply per (msgType, reqPath), for the API's `lookup` (EMQX keeps 100), as the
+   * JSON text published: one string per device outlives its command instead of an object
+   * graph (each was promoted to the old generation and traced by every major GC).
+   */
+  results: Map<string, string>;
   connectedAt: number;
   messagesIn: number;
   messagesOut: number;
@@ -226,13 +230,14 @@ export class Lwm2mGatewayCore {
   private async publish(kind: UplinkKind, ep: string, msg: JsonObject): Promise<void> {
     const { topic, qos } = this.topics.uplink(kind, ep);
     this.stats.messages_out++;
+    const text = JSON.stringify(msg);
     const s = this.sessions.get(ep);
     if (s) {
       s.messagesOut++;
-      if (kind === 'response' || kind === 'notify') this.record(s, msg);
+      if (kind === 'response' || kind === 'notify') this.record(s, msg, text);
     }
     try {
-      await this.deps.broker.publish(topic, JSON.stringify(msg), { qos });
+      await this.deps.broker.publish(topic, text, { qos });
     } catch (err) {
       this.deps.logger.warn({ err, topic }, 'publish failed');
     }
@@ -729,18 +734,20 @@ export class Lwm2mGatewayCore {
     this.stats.clients = this.sessions.size;
   }
 
-  private record(s: Session, msg: JsonObject): void {
+  private record(s: Session, msg: JsonObject, text: string): void {
+    if (this.cfg.max_recorded_results === 0) return;
     const data = msg.data as JsonObject | undefined;
     if (!data || typeof data.reqPath !== 'string' || typeof msg.msgType !== 'string') return;
     const key = `${msg.msgType} ${data.reqPath}`;
     s.results.delete(key);
-    s.results.set(key, msg);
+    s.results.set(key, text);
     if (s.results.size > this.cfg.max_recorded_results) s.results.delete(s.results.keys().next().value as string);
   }
 
   /** The last reply to `msgType` on `path` for `ep` (EMQX's lookup), if any. */
   lastResult(ep: string, msgType: string, path: string): JsonObject | undefined {
-    return this.sessions.get(ep)?.results.get(`${msgType} ${path}`);
+    const text = this.sessions.get(ep)?.results.get(`${msgType} ${path}`);
+    return text === undefined ? undefined : (JSON.parse(text) as JsonObject);
   }
 
   has(ep: string): boolean {
