@@ -122,6 +122,10 @@ export class KvRegistrationStore implements RegistrationStore {
       if (this.nodeId === undefined || e.value.node === undefined || e.value.node === this.nodeId) yield e.value;
     }
   }
+  /** Every registration in the store, whichever node owns it (`node`, in a cluster). */
+  async *listAll(): AsyncIterable<Registration & { node?: string }> {
+    for await (const e of scan<Registration & { node?: string }>(this.kv, 'reg/')) yield e.value;
+  }
   async count(): Promise<number> {
     let n = 0;
     for await (const _ of scan(this.kv, 'reg/')) n++;

@@ -8,9 +8,10 @@ import { CoapEndpoint, type IncomingRequest, UdpTransport } from '@m2mhub/coap';
 import type { DatagramTransport, Logger, PeerAddress, Scheduler } from '@m2mhub/core';
 import { createDtlsTransport } from '@m2mhub/dtls';
 import type { ClientQuery, Gateway, GatewayClientInfo, GatewayContext, GatewayFactory, GatewayStats, ListenerStatus } from '@m2mhub/gateway';
-import { createLwm2mServer, createObjectRegistry, type Lwm2mServer, type Lwm2mServerConfig, type ModelProvider } from '@m2mhub/lwm2m';
+import { createLwm2mServer, createObjectRegistry, DEFAULT_SERVER_CONFIG, type Lwm2mServer, type Lwm2mServerConfig, type ModelProvider } from '@m2mhub/lwm2m';
 import { ClusterNode } from './cluster';
 import { Lwm2mGatewayCore } from './core';
+import { OrphanSweeper } from './orphans';
 import { PooledRandom } from './pooled-random';
 import { CredentialStore, DEFAULT_CREDENTIAL_LIMITS } from './credentials';
 import { clampLifetime, defaultConfig, type Lwm2mGatewayConfig, parseConfig } from './config';
@@ -113,6 +114,7 @@ export class Lwm2mGateway implements Gateway {
   private server: Lwm2mServer | undefined;
   private core: Lwm2mGatewayCore | undefined;
   private cluster: ClusterNode | undefined;
+  private orphans: OrphanSweeper | undefined;
   private unwire: (() => void) | undefined;
   private listenerState: Listener[] = [];
   readonly model: ModelProvider;
@@ -206,6 +208,17 @@ export class Lwm2mGateway implements Gateway {
       onEvent: (e) => ctx.events.emit('event', e),
       ...(cluster ? { cluster, onMoved: (ep: string) => registrations.evict(ep) } : {}),
     });
+    const orphans = cluster
+      ? new OrphanSweeper({
+          registrations,
+          cluster,
+          expired: (ep) => core.deregistered(ep, 'expired'),
+          scheduler: ctx.scheduler,
+          logger: ctx.logger,
+          intervalMs: cfg.cluster_node_timeout * 1000,
+          graceMs: this.opts.server?.expiryGraceMs ?? DEFAULT_SERVER_CONFIG.expiryGraceMs,
+        })
+      : undefined;
     const queries = new RegistrationQueries();
     this.unwire = wireServer(server, core, cfg.sensitive_params, queries);
     this.listenerState = [];
@@ -249,6 +262,8 @@ export class Lwm2mGateway implements Gateway {
     this.server = server;
     this.core = core;
     this.cluster = cluster;
+    this.orphans = orphans;
+    orphans?.start();
     this.running = true;
     ctx.logger.info({ listeners: this.listeners() }, 'lwm2m gateway started');
   }
@@ -256,6 +271,8 @@ export class Lwm2mGateway implements Gateway {
   async disable(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.orphans?.stop();
+    this.orphans = undefined;
     this.unwire?.();
     await this.core?.stop();
     for (const l of this.listenerState) await l.endpoint.close().catch(() => undefined);

@@ -11,6 +11,7 @@ export * from './core';
 export * from './credentials';
 export * from './dedupe';
 export * from './durable-stores';
+export * from './orphans';
 export * from './pooled-random';
 export * from './gateway';
 export * from './routes';

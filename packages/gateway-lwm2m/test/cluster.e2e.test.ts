@@ -95,6 +95,26 @@ describe('cluster: two gateway nodes on one broker and one store', () => {
     }
   });
 
+  it('LwM2M Core §6.2.1: a gone node\'s registration expires on a surviving node once its lifetime is over: one `expired` event, then 4.04', async () => {
+    const h = await Harness.start(FAST, { server: { expiryGraceMs: 0 } }, 'up/#', { nodeId: 'node-a', clustered: true });
+    const b = await h.createGateway(0, FAST, { nodeId: 'node-b', clustered: true });
+    const c = await h.createGateway(0, FAST, { nodeId: 'node-c', clustered: true });
+    try {
+      await h.device({ ...basicProfile('short-lived', '1.1'), lifetime: 1 });
+      await h.gateway.stop();
+      await h.store.kv('lwm2m.nodes').put('n/node-a', Date.now()); // a crash: the heartbeat stays and ages
+      const expired = await h.waitFor((m) => m.topic === 'up/event' && m.json.ep === 'short-lived' && m.json.msgType === 'expired', 5000);
+      assert.deepEqual(expired.json.data, { reason: 'expired' });
+      await sleep(1000); // two more sweeps of each node
+      assert.equal(h.received.filter((m) => m.topic === 'up/event' && m.json.ep === 'short-lived').length, 1, 'expired by one node, once');
+      assert.equal(code(await h.command('short-lived', { reqID: 'x', msgType: 'read', data: { path: '/3/0/2' } })), '4.04');
+    } finally {
+      await c.stop();
+      await b.stop();
+      await h.close();
+    }
+  });
+
   it('a device that registers again through the other node: the new owner executes, the old node drops its session', async () => {
     const { h, a, b } = await twoNodes();
     try {
