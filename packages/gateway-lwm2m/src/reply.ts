@@ -48,10 +48,11 @@ export interface ContentItem {
 }
 
 /** The top-level fields of a command other than msgType and data (reqID, imei, ...). */
-export function echoFields(cmd: JsonObject | undefined): JsonObject {
-  const out: JsonObject = {};
+export function echoFields(cmd: JsonObject | undefined, out: JsonObject = {}): JsonObject {
   if (!cmd) return out;
-  for (const [k, v] of Object.entries(cmd)) if (k !== 'msgType' && k !== 'data' && k !== 'ep') out[k] = v;
+  // for...in over a parsed JSON object (own keys only): no entries array per reply. A
+  // "__proto__" key would set the reply's prototype instead of a field: not echoed.
+  for (const k in cmd) if (k !== 'msgType' && k !== 'data' && k !== 'ep' && k !== '__proto__') out[k] = cmd[k]!;
   return out;
 }
 
@@ -75,7 +76,11 @@ export function makeReply(
   const data: JsonObject = { reqPath, code, codeMsg: codeMsg(code) };
   if (extra.content !== undefined) data.content = extra.content;
   if (extra.error !== undefined) data.error = extra.error;
-  return { ...echoFields(cmd), msgType, data, ep };
+  const out = echoFields(cmd);
+  out.msgType = msgType;
+  out.data = data;
+  out.ep = ep;
+  return out;
 }
 
 /**
@@ -83,7 +88,9 @@ export function makeReply(
  * `msgType` replaced.
  */
 export function makeCommandEcho(ep: string, msgType: string, cmd: JsonObject): JsonObject {
-  const out: JsonObject = { ...echoFields(cmd), msgType, ep };
+  const out = echoFields(cmd);
+  out.msgType = msgType;
+  out.ep = ep;
   if (cmd.data !== undefined) out.data = cmd.data;
   return out;
 }
