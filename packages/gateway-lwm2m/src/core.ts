@@ -456,6 +456,21 @@ export class Lwm2mGatewayCore {
   }
 
   /**
+   * A command from this node's API for a device another live node holds (cluster): published on
+   * the device's command topic, so the owner runs it like any MQTT command. False when no live
+   * node holds `ep` or its command topic cannot be built.
+   */
+  async forward(ep: string, payload: string): Promise<boolean> {
+    const cluster = this.deps.cluster;
+    const topic = this.topics.commandTopic(ep);
+    if (!cluster || topic === undefined) return false;
+    const owner = await cluster.ownerOf(ep);
+    if (owner === undefined || owner === cluster.nodeId || !(await cluster.alive(owner))) return false;
+    await this.deps.broker.publish(topic, payload, { qos: this.cfg.translators.command.qos });
+    return true;
+  }
+
+  /**
    * Which node answers a command for `ep` (docs/mqtt-api.md "Cluster"). One node: this one,
    * with the session or a 4.04. A cluster: the owner recorded with the registration runs it;
    * a session whose registration another node now owns (the device registered again there)

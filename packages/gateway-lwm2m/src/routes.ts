@@ -39,9 +39,12 @@ export function gatewayRoutes(gw: Lwm2mGateway): GatewayRoute[] {
     handler: async ({ params, query }) => {
       const ep = params.ep ?? '';
       const core = gw.gatewayCore;
-      if (!core || !gw.client(ep)) return notFound;
+      if (!core) return notFound;
       if (!query.path) return { status: 400, body: { code: 'BAD_REQUEST', message: 'query parameter path is required' } };
-      await core.command(ep, JSON.stringify(build(query)));
+      const payload = JSON.stringify(build(query));
+      if (gw.client(ep)) await core.command(ep, payload);
+      // In a cluster the device may be held by another node: the command goes there through the broker.
+      else if (!(await core.forward(ep, payload))) return notFound;
       return { status: 204 };
     },
   });

@@ -51,6 +51,15 @@ export class Lwm2mTopics {
     return { topic: expandTopic(this.cfg.mountpoint + t.topic, this.vars(ep)), qos: t.qos };
   }
 
+  /**
+   * A topic that reaches `ep`'s commands (the filter without a trailing `/#`: `dn/ep`,
+   * `lwm2m/ep/dn`), or undefined when the template has other wildcards.
+   */
+  commandTopic(ep: string): string | undefined {
+    const t = this.commandFilter(ep).topic.replace(/\/#$/, '');
+    return /[+#]/.test(t) || !this.isCommandFor(ep, t) ? undefined : t;
+  }
+
   /** True when the command filter names the endpoint, so devices cannot receive each other's commands. */
   commandFilterIsPerDevice(): boolean {
     return /\$\{(endpoint_name|clientid|username)\}/.test(this.cfg.mountpoint + this.cfg.translators.command.topic);

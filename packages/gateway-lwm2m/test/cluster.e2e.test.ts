@@ -50,6 +50,29 @@ describe('cluster: two gateway nodes on one broker and one store', () => {
     }
   });
 
+  it('EMQX REST shortcut on the node without the device: the command goes to the owner through the broker (204), runs once; unknown endpoint 404', async () => {
+    const h = await Harness.start(FAST, {}, 'up/#', { nodeId: 'node-a', clustered: true });
+    const first = h.routes.length;
+    const b = await h.createGateway(0, FAST, { nodeId: 'node-b', clustered: true });
+    const routesB = h.routes.slice(first);
+    try {
+      const d = await h.device(basicProfile('via-api', '1.1'));
+      const seen: string[] = [];
+      d.on('request', (r) => seen.push(r.path));
+      const read = routesB.find((r) => r.method === 'GET' && r.url === '/clients/:ep/read')!;
+      const from = h.received.length;
+      assert.equal((await read.handler({ params: { ep: 'via-api' }, query: { path: '/3/0/2' }, body: undefined })).status, 204);
+      const r = await h.waitFor((m) => m.topic === 'up/resp' && m.json.ep === 'via-api' && m.json.msgType === 'read', 5000, from);
+      assert.equal(code(r.json), '2.05');
+      await sleep(200);
+      assert.deepEqual(seen, ['/3/0/2']);
+      assert.equal((await read.handler({ params: { ep: 'nowhere' }, query: { path: '/3/0/2' }, body: undefined })).status, 404);
+    } finally {
+      await b.stop();
+      await h.close();
+    }
+  });
+
   it('exactly one node answers 4.04 for an endpoint nobody registered, also for a bad command', async () => {
     const { h, b } = await twoNodes();
     try {
