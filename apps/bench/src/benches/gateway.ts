@@ -11,7 +11,8 @@
  *
  * Args: --devices N (10000), --commands N (50000), --window N (1000), --rate N (5000),
  * --seconds N (5), --profile DIR (V8 CPU profile of the hub child), --semi-space MB (the hub
- * child's V8 young generation, `--max-semi-space-size`; Node's default when absent).
+ * child's V8 young generation, `--max-semi-space-size`; Node's default when absent), --cluster
+ * (two hub children on one redis-server: devices on A, MQTT on B).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
@@ -33,18 +34,26 @@ function arg(args: string[], name: string, def: number): number {
 async function runChild(): Promise<void> {
   const { createBroker } = await import('@m2mhub/broker');
   // apps/bench does not depend on @m2mhub/store (its package.json is not this bench's): import the source.
-  const { createMemoryStore } = await import('@m2mhub/store');
+  const { createMemoryStore, createRedisStore } = await import('@m2mhub/store');
   // GWB_GATEWAY_SRC: another version's src/index.ts (e.g. an older commit extracted inside the package) for before/after runs.
   const { lwm2mGatewayFactory, parseConfig } = (await import(process.env.GWB_GATEWAY_SRC ?? '@m2mhub/gateway-lwm2m')) as typeof import('@m2mhub/gateway-lwm2m');
   const { silentLogger, systemRandom, systemScheduler, TypedEmitter } = await import('@m2mhub/core');
   const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
-  const broker = await createBroker({ listeners: [{ name: 'mqtt:tcp', transport: 'tcp', port: 0, bind: '127.0.0.1' }], persistence: { kind: 'memory' }, sysIntervalMs: 0 });
+  // --cluster: this child is one node of a cluster on one redis-server (DESIGN.md §5).
+  const redisUrl = process.env.GWB_REDIS_URL;
+  const nodeId = process.env.GWB_NODE_ID;
+  const broker = await createBroker({
+    listeners: [{ name: 'mqtt:tcp', transport: 'tcp', port: 0, bind: '127.0.0.1' }],
+    persistence: redisUrl ? { kind: 'redis', url: redisUrl } : { kind: 'memory' },
+    sysIntervalMs: 0,
+  });
   await broker.listen();
-  const store = createMemoryStore();
+  const store = redisUrl ? createRedisStore(redisUrl) : createMemoryStore();
   await store.open();
   const gw = await lwm2mGatewayFactory().create({
+    ...(redisUrl && nodeId ? { nodeId, clustered: true } : {}),
     name: 'lwm2m',
     config: parseConfig({ udp: { bind: '127.0.0.1', port: 0 }, dtls: { enable: false }, auto_observe: false, request_timeout: 10 }),
     broker,
@@ -68,7 +77,7 @@ async function runChild(): Promise<void> {
       const coap = (gw as unknown as { listenerStats?: () => unknown }).listenerStats?.();
       process.send!({ stats: { ...gw.stats(), coap }, rss: process.memoryUsage().rss });
     }
-    if (m === 'exit') void gw.stop().then(() => broker.stop()).then(() => process.exit(0));
+    if (m === 'exit') void gw.stop().then(() => broker.stop()).then(() => store.close()).then(() => process.exit(0));
   });
 }
 
@@ -141,17 +150,26 @@ export default async function gatewayBench(args: string[]): Promise<BenchReport>
   const profileDir = pi >= 0 ? args[pi + 1] : undefined;
   const semiSpace = arg(args, 'semi-space', 0);
 
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), [], {
-    env: { ...process.env, [CHILD_ENV]: '1' },
-    execArgv: [
-      '--import',
-      'tsx',
-      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-      ...(semiSpace > 0 ? [`--max-semi-space-size=${semiSpace}`] : []),
-    ],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const ports = await new Promise<{ mqtt: number; udp: number }>((resolve) => child.once('message', (m) => resolve(m as { mqtt: number; udp: number })));
+  const cluster = args.includes('--cluster');
+  const redis = cluster ? await startRedis() : undefined;
+  const forkHub = (env: Record<string, string>): ChildProcess =>
+    fork(fileURLToPath(import.meta.url), [], {
+      env: { ...process.env, ...env, [CHILD_ENV]: '1' },
+      execArgv: [
+        '--import',
+        'tsx',
+        ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+        ...(semiSpace > 0 ? [`--max-semi-space-size=${semiSpace}`] : []),
+      ],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+  // --cluster: devices on hub A, the MQTT client on hub B; every command crosses Redis twice.
+  const hubs = redis
+    ? [forkHub({ GWB_REDIS_URL: redis.url, GWB_NODE_ID: 'bench-a' }), forkHub({ GWB_REDIS_URL: redis.url, GWB_NODE_ID: 'bench-b' })]
+    : [forkHub({})];
+  const child = hubs[0]!;
+  const hubPorts = await Promise.all(hubs.map((h) => new Promise<{ mqtt: number; udp: number }>((resolve) => h.once('message', (m) => resolve(m as { mqtt: number; udp: number })))));
+  const ports = { udp: hubPorts[0]!.udp, mqtt: hubPorts[hubPorts.length - 1]!.mqtt };
   const sockets: Socket[] = [];
   try {
     // Register in batches (the registrations are not what is measured here).
@@ -202,18 +220,19 @@ export default async function gatewayBench(args: string[]): Promise<BenchReport>
         start();
       });
 
-    /** The hub child's CPU time so far (user + system, µs): on a shared machine, wall time swings with the neighbours' load. */
-    const hubCpu = () =>
+    /** The hub children's CPU time so far (user + system, µs): on a shared machine, wall time swings with the neighbours' load. */
+    const cpuOf = (h: ChildProcess) =>
       new Promise<number>((resolve) => {
         const on = (m: unknown) => {
           if (typeof m === 'object' && m !== null && 'cpuUs' in m) {
-            child.off('message', on);
+            h.off('message', on);
             resolve((m as { cpuUs: number }).cpuUs);
           }
         };
-        child.on('message', on);
-        child.send('cpu');
+        h.on('message', on);
+        h.send('cpu');
       });
+    const hubCpu = async () => (await Promise.all(hubs.map(cpuOf))).reduce((a, b) => a + b, 0);
 
     // Phase 1: throughput with a window of outstanding commands.
     const cpu0 = await hubCpu();
@@ -263,7 +282,7 @@ export default async function gatewayBench(args: string[]): Promise<BenchReport>
       peer: 'none (no other LwM2M<->MQTT gateway on this machine): absolute figures',
       startedAt,
       machine: { cpus: cpus().length, node: process.version },
-      params: { devices, commands, window, rate, seconds, semiSpaceMB: semiSpace || 'default' },
+      params: { devices, commands, window, rate, seconds, semiSpaceMB: semiSpace || 'default', cluster },
       figures: [
         figure('round trips per second (window)', 'cmd/s', Math.round(tput), undefined, true),
         figure('hub CPU per command (window phase)', 'µs', round(cpuPerCommandUs), undefined, false),
@@ -279,15 +298,42 @@ export default async function gatewayBench(args: string[]): Promise<BenchReport>
         figure('hub process RSS', 'MiB', round(stats.rss / 2 ** 20), undefined, false),
       ],
       notes: [
-        'The hub side (Aedes + LwM2M gateway + LwM2M server, UDP) runs in a child process; devices and the MQTT client in the parent, on the same machine.',
+        cluster
+          ? 'Cluster: two hub processes on one redis-server (Redis-routed broker, Redis store); devices registered on hub A, commands published and replies received on hub B. CPU per command is both hubs together (Redis not counted).'
+          : 'The hub side (Aedes + LwM2M gateway + LwM2M server, UDP) runs in a child process; devices and the MQTT client in the parent, on the same machine.',
         `Target: 10,000 cmd/s, p99 < 20 ms at 5,000/s. Gateway stats: ${JSON.stringify(stats.stats)}`,
       ],
     };
   } finally {
     for (const s of sockets) s.close();
-    child.send('exit');
-    await new Promise((r) => child.once('exit', r));
+    await Promise.all(
+      hubs.map((h) => {
+        h.send('exit');
+        return new Promise((r) => h.once('exit', r));
+      }),
+    );
+    redis?.stop();
   }
+}
+
+/** A redis-server on a free 127.0.0.1 port without persistence (--cluster); fails when redis-server is missing. */
+async function startRedis(): Promise<{ url: string; stop(): void }> {
+  const { spawn } = await import('node:child_process');
+  const { createServer } = await import('node:net');
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    proc.once('error', (e) => reject(new Error(`--cluster needs redis-server: ${e.message}`)));
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('Ready to accept connections')) resolve();
+    });
+  });
+  return { url: `redis://127.0.0.1:${port}`, stop: () => proc.kill('SIGKILL') };
 }
 
 function round(n: number): number {
