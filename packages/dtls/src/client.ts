@@ -187,12 +187,23 @@ export class DtlsClientSocket {
     const host = opts.host ?? '127.0.0.1';
     const server: PeerAddress = { address: host, port: opts.port, family: host.includes(':') ? 'IPv6' : 'IPv4' };
     const c = new DtlsClientSocket(opts, server);
-    await new Promise<void>((res, rej) => {
-      c.socket.once('error', rej);
-      c.socket.bind(opts.localPort ?? 0, host.includes(':') ? '::1' : '127.0.0.1', () => res());
-    });
+    try {
+      await new Promise<void>((res, rej) => {
+        c.socket.once('error', rej);
+        c.socket.bind(opts.localPort ?? 0, host.includes(':') ? '::1' : '127.0.0.1', () => res());
+      });
+    } catch (err) {
+      // A failed bind (EADDRINUSE) must not leave the socket open.
+      c.closeSocket();
+      throw err;
+    }
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(DtlsErrors.handshakeTimeout()), opts.timeoutMs ?? 10_000);
+      const t = setTimeout(() => {
+        // Give up: stop retransmitting and release the socket now, not at handshakeTimeoutMs.
+        c.fail = undefined;
+        c.close();
+        reject(DtlsErrors.handshakeTimeout());
+      }, opts.timeoutMs ?? 10_000);
       c.settle = () => {
         clearTimeout(t);
         resolve();
