@@ -3,39 +3,11 @@
  * replaced by `{reqPath, code, codeMsg, content?}`; every other top-level field of the command
  * is echoed back. Uplink messages carry the endpoint in a top-level `ep`.
  */
+import { CODE_NAMES } from '@m2mhub/coap';
 
-/** RFC 7252 §12.1.2 response codes (plus RFC 7959/8132/8323 additions) by snake_case name, as EMQX names them. */
-const CODE_MSG: Record<string, string> = {
-  '2.01': 'created',
-  '2.02': 'deleted',
-  '2.03': 'valid',
-  '2.04': 'changed',
-  '2.05': 'content',
-  '2.31': 'continue',
-  '4.00': 'bad_request',
-  '4.01': 'unauthorized',
-  '4.02': 'bad_option',
-  '4.03': 'forbidden',
-  '4.04': 'not_found',
-  '4.05': 'method_not_allowed',
-  '4.06': 'not_acceptable',
-  '4.08': 'request_entity_incomplete',
-  '4.09': 'conflict',
-  '4.12': 'precondition_failed',
-  '4.13': 'request_entity_too_large',
-  '4.15': 'unsupported_content_format',
-  '4.22': 'unprocessable_entity',
-  '4.29': 'too_many_requests',
-  '5.00': 'internal_server_error',
-  '5.01': 'not_implemented',
-  '5.02': 'bad_gateway',
-  '5.03': 'service_unavailable',
-  '5.04': 'gateway_timeout',
-  '5.05': 'proxying_not_supported',
-};
-
+/** EMQX's snake_case name of a CoAP response code (RFC 7252 §12.1.2); 'unknown' for a code it has no name for, as EMQX. */
 export function codeMsg(code: string): string {
-  return CODE_MSG[code] ?? 'unknown';
+  return CODE_NAMES[code] ?? 'unknown';
 }
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { CODE_NAMES } from '@m2mhub/coap';
 import { createObjectRegistry } from '@m2mhub/lwm2m';
 import {
   autoObservePaths,
@@ -117,6 +118,12 @@ describe('replies (EMQX shapes)', () => {
     });
     assert.equal(codeMsg('4.04'), 'not_found');
     assert.equal(codeMsg('2.04'), 'changed');
+  });
+  it('RFC 7252 §12.1.2: codeMsg names every code of the CoAP table and answers unknown for others (EMQX)', () => {
+    // codeMsg used to keep its own copy of the table; it now reads CODE_NAMES from @m2mhub/coap.
+    for (const [code, name] of Object.entries(CODE_NAMES)) assert.equal(codeMsg(code), name);
+    assert.equal(codeMsg('4.03'), 'forbidden');
+    assert.equal(codeMsg('6.66'), 'unknown');
   });
   it('ack / coap_timeout echo the command with msgType replaced', () => {
     assert.deepEqual(makeCommandEcho('e', 'coap_timeout', { reqID: 'a', msgType: 'read', data: { path: '/3/0' } }), {
