@@ -1,4 +1,4 @@
-/** The codec and link-format parser against captured traffic of real LwM2M clients (/work/shared/fixtures/real-clients). */
+/** The codec and link-format parser against captured traffic of real LwM2M clients (shared/fixtures/real-clients beside the repo). */
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,8 +10,9 @@ import { parseMessage, serializeMessage } from '../src/codec';
 import { parseLinkFormat } from '../src/link-format';
 import { OptionNumber as O } from '../src/options';
 import { decoded, fakeNet, flush } from './fake-net';
+import { sharedDir } from '@m2mhub/core/testing';
 
-const DIR = '/work/shared/fixtures/real-clients';
+const DIR = sharedDir('fixtures', 'real-clients');
 
 interface FixtureRecord {
   frame: number;

@@ -15,8 +15,9 @@ import { CoapEndpoint } from '../src/endpoint';
 import { MemoryNetwork } from '../src/memory-transport';
 import { OptionNumber as O, encodeUint, utf8 } from '../src/options';
 import { udpEndpoint } from './helpers';
+import { sharedDir } from '@m2mhub/core/testing';
 
-const DIR = '/work/shared/fixtures/real-clients';
+const DIR = sharedDir('fixtures', 'real-clients');
 
 function seeds(): Uint8Array[] {
   const out: Uint8Array[] = [];

@@ -10,9 +10,10 @@ import {
   type ResourceType,
   builtinObjects,
 } from '../src/index';
+import { sharedDir } from '@m2mhub/core/testing';
 
-export const FIXTURES = '/work/shared/fixtures/real-clients';
-export const REGISTRY_XML = '/work/shared/lwm2m-registry';
+export const FIXTURES = sharedDir('fixtures', 'real-clients');
+export const REGISTRY_XML = sharedDir('lwm2m-registry');
 
 export function builtinRegistry(): ObjectRegistry {
   return new ObjectRegistry(builtinObjects());

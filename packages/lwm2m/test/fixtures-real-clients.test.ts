@@ -23,7 +23,7 @@ function decodeFrame(file: string, frame: number): ResourceValue[] {
   return c.decode(p.payload, ctx(p.path));
 }
 
-describe('real client captures (/work/shared/fixtures/real-clients)', () => {
+describe('real client captures (shared/fixtures/real-clients)', () => {
   for (const file of FILES) {
     it(`${file}: every payload in formats 0/40/42/60/110/112/11542/11543/11544 decodes, typed by the registry`, () => {
       let n = 0;

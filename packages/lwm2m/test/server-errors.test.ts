@@ -15,6 +15,7 @@ import {
   parseObjectLinks,
   parseRegisterQuery,
 } from '../src/index';
+import { sharedDir } from '@m2mhub/core/testing';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
@@ -173,7 +174,7 @@ describe('LwM2M server: bad input gets a clear answer, never a crash', () => {
     const tr = net.transport('10.0.0.1');
     const fep = createServerEndpoint(fuzzed, { transport: tr, scheduler: clock, random: rnd });
     await fep.start();
-    const frame1 = JSON.parse(readFileSync('/work/shared/fixtures/real-clients/wakaama-client.jsonl', 'utf8').split('\n')[0]!) as { messageHex: string };
+    const frame1 = JSON.parse(readFileSync(sharedDir('fixtures', 'real-clients', 'wakaama-client.jsonl'), 'utf8').split('\n')[0]!) as { messageHex: string };
     const original = fromHex(frame1.messageHex);
     for (let i = 0; i < 3000; i++) {
       const m = original.slice(0, 4 + rnd.int(original.length));

@@ -5,9 +5,10 @@ import { after, before, describe, it } from 'node:test';
 import { type CoapEndpoint, type CoapMessage, OptionNumber, UdpTransport, parseMessage, serializeMessage } from '@m2mhub/coap';
 import { fromHex } from '@m2mhub/core';
 import { DEFAULT_REGISTER_LIMITS, type Lwm2mServer, type Lwm2mServerEvents, createLwm2mServer, createServerEndpoint } from '../src/index';
+import { sharedDir } from '@m2mhub/core/testing';
 
 /** Replays real client messages (fixtures/real-clients, README there) against our server over UDP. */
-const FIXTURES = '/work/shared/fixtures/real-clients';
+const FIXTURES = sharedDir('fixtures', 'real-clients');
 interface Frame {
   frame: number;
   dir: string;

@@ -1,1 +1,2 @@
 export * from './fake-clock';
+export * from './shared-dir';
