@@ -4,6 +4,7 @@
  * as an in-process client, the store, its config, the event bus, a logger, a scheduler and a
  * way to add admin API routes). A second gateway is one more `registry.register(...)`.
  */
+import { resolve } from 'node:path';
 import type { ApiPlugin } from '@m2mhub/admin-api';
 import { TypedEmitter } from '@m2mhub/core';
 import { type GatewayContext, type GatewayEvents, GatewayManager, GatewayRegistry, type GatewayRoute } from '@m2mhub/gateway';
@@ -18,6 +19,10 @@ export function gatewayRegistry(): GatewayRegistry {
   return new GatewayRegistry().register(lwm2mGatewayFactory());
 }
 
+function fromCwd(p: string): string {
+  return resolve(process.env.INIT_CWD ?? process.cwd(), p);
+}
+
 /** The hub's `lwm2m` section as the LwM2M gateway's (EMQX-named) config. */
 export function lwm2mGatewayConfig(c: HubConfig['lwm2m']): Record<string, unknown> {
   const { udp, dtls, sensitive_params, xml_dir, ...rest } = c;
@@ -27,7 +32,15 @@ export function lwm2mGatewayConfig(c: HubConfig['lwm2m']): Record<string, unknow
     sensitive_params: sensitive_params.split(',').map((s) => s.trim()).filter(Boolean),
     enable: udp.enabled || dtls.enabled,
     udp: { enable: udp.enabled, bind: udp.bind, port: udp.port },
-    dtls: { enable: dtls.enabled, bind: dtls.bind, port: dtls.port },
+    dtls: {
+      enable: dtls.enabled,
+      bind: dtls.bind,
+      port: dtls.port,
+      // Issue #4: relative paths from where m2mhub was started (as main.ts resolves its cwd).
+      ...(dtls.certfile ? { certfile: fromCwd(dtls.certfile) } : {}),
+      ...(dtls.keyfile ? { keyfile: fromCwd(dtls.keyfile) } : {}),
+      ...(dtls.cacertfile ? { cacertfile: fromCwd(dtls.cacertfile) } : {}),
+    },
   };
 }
 

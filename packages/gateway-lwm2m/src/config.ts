@@ -23,6 +23,19 @@ export interface ListenerConfig {
   sndbuf: number;
 }
 
+/**
+ * The DTLS listener: a ListenerConfig plus the server's certificate or raw public key and the
+ * trust anchors for client certificates (EMQX's `dtls_options` names). Empty means not set.
+ */
+export interface DtlsListenerConfig extends ListenerConfig {
+  /** PEM certificate chain (leaf first) the server presents; needs `keyfile`. */
+  certfile: string;
+  /** PEM P-256 private key of the server; alone, the server presents a raw public key (RFC 7250). */
+  keyfile: string;
+  /** PEM bundle of trusted roots for client certificates (CN = endpoint name). */
+  cacertfile: string;
+}
+
 export interface Lwm2mGatewayConfig {
   enable: boolean;
   mountpoint: string;
@@ -68,7 +81,7 @@ export interface Lwm2mGatewayConfig {
   /** Registration query parameters never published (secrets). */
   sensitive_params: string[];
   udp: ListenerConfig;
-  dtls: ListenerConfig;
+  dtls: DtlsListenerConfig;
   /** Refuse plain UDP registrations (DESIGN.md §6 `lwm2m.require_security`). */
   require_security: boolean;
 }
@@ -109,7 +122,7 @@ export function defaultConfig(): Lwm2mGatewayConfig {
     psk_key_max: 64,
     sensitive_params: ['password', 'pwd', 'secret', 'token', 'psk', 'key', 'passwd', 'credential', 'apikey'],
     udp: { enable: true, bind: '0.0.0.0', port: 5783, recbuf: 4 * 1024 * 1024, sndbuf: 4 * 1024 * 1024 },
-    dtls: { enable: true, bind: '0.0.0.0', port: 5784, recbuf: 4 * 1024 * 1024, sndbuf: 4 * 1024 * 1024 },
+    dtls: { enable: true, bind: '0.0.0.0', port: 5784, recbuf: 4 * 1024 * 1024, sndbuf: 4 * 1024 * 1024, certfile: '', keyfile: '', cacertfile: '' },
     require_security: false,
   };
 }
@@ -147,12 +160,17 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function listener(key: string, base: ListenerConfig, raw: unknown): ListenerConfig {
+const PKI_FILE_KEYS = ['certfile', 'keyfile', 'cacertfile'] as const;
+
+function listener<L extends ListenerConfig>(key: string, base: L, raw: unknown): L {
   if (raw === undefined) return base;
   if (!isRecord(raw)) bad(key, raw, 'an object');
   const out = { ...base };
   for (const [k, v] of Object.entries(raw)) {
-    if (k === 'enable' || k === 'enabled') out.enable = bool(`${key}.${k}`, v);
+    if ((PKI_FILE_KEYS as readonly string[]).includes(k) && k in base) {
+      if (typeof v !== 'string' || v.length > 4096 || v.includes('\u0000')) bad(`${key}.${k}`, v, 'a file path');
+      (out as unknown as Record<string, string>)[k] = v;
+    } else if (k === 'enable' || k === 'enabled') out.enable = bool(`${key}.${k}`, v);
     else if (k === 'bind') out.bind = typeof v === 'string' ? v : bad(`${key}.bind`, v, 'an address');
     else if (k === 'port') out.port = int(`${key}.port`, v, 0, 65535);
     else if (k === 'recbuf' || k === 'sndbuf') out[k] = int(`${key}.${k}`, v, 4096, 256 * 1024 * 1024);
@@ -253,8 +271,11 @@ export function parseConfig(raw: unknown): Lwm2mGatewayConfig {
         }
         break;
       case 'udp':
+        c.udp = listener(key, c.udp, v);
+        break;
       case 'dtls':
-        c[k] = listener(key, c[k], v);
+        c.dtls = listener(key, c.dtls, v);
+        if (c.dtls.certfile && !c.dtls.keyfile) bad(`${key}.keyfile`, c.dtls.keyfile, 'the private key of dtls.certfile (a PEM file)');
         break;
       default:
         bad(key, v, 'unknown key');

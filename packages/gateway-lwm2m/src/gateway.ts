@@ -14,6 +14,7 @@ import { Lwm2mGatewayCore } from './core';
 import { OrphanSweeper } from './orphans';
 import { PooledRandom } from './pooled-random';
 import { CredentialStore, DEFAULT_CREDENTIAL_LIMITS } from './credentials';
+import { type DtlsPki, loadDtlsPki } from './dtls-pki';
 import { clampLifetime, defaultConfig, type Lwm2mGatewayConfig, parseConfig } from './config';
 import { KvObservationStore, KvRegistrationStore, KvRequestQueueStore } from './durable-stores';
 import { gatewayRoutes } from './routes';
@@ -27,6 +28,8 @@ export interface DtlsListenerSpec {
   credentials: CredentialStore;
   scheduler: Scheduler;
   logger: Logger;
+  /** Server certificate/raw key and client trust anchors from `lwm2m.dtls.*file` (empty: PSK only). */
+  pki?: DtlsPki;
 }
 
 export interface Lwm2mGatewayOptions {
@@ -34,6 +37,8 @@ export interface Lwm2mGatewayOptions {
   dtlsTransport?: (spec: DtlsListenerSpec) => DatagramTransport;
   /** LwM2M server settings beyond the gateway's keys (e.g. `expiryGraceMs` in tests). */
   server?: Partial<Lwm2mServerConfig>;
+  /** Largest PEM file read for `dtls.certfile`/`keyfile`/`cacertfile` (default 1 MiB). */
+  pkiFileMaxBytes?: number;
 }
 
 interface Listener {
@@ -44,17 +49,41 @@ interface Listener {
 
 /**
  * DTLS 1.2 listener (DESIGN.md §1 port 5784) whose PSK and RPK lookups read the credential
- * store; the identity found carries its bound endpoint, checked at registration (§6).
+ * store; the identity found carries its bound endpoint, checked at registration (§6). With a
+ * server key (`lwm2m.dtls.keyfile`, plus `certfile` for X.509) the ECDHE_ECDSA suites are
+ * offered too: clients may then present a raw public key (RFC 7250, looked up in the store)
+ * or, with `cacertfile`, a certificate chained to it (CN = endpoint). Without a server key
+ * only the PSK suites are offered.
  */
 export function defaultDtlsTransport(spec: DtlsListenerSpec): DatagramTransport {
+  const anchors = spec.pki?.trustAnchors;
   return createDtlsTransport({
     bind: spec.bind,
     port: spec.port,
     pskStore: { lookup: (identity) => spec.credentials.lookupPsk(identity) },
     rpkStore: { lookup: (fp) => spec.credentials.lookupRpk(fp) },
+    ...(spec.pki?.serverCredentials ? { credentials: spec.pki.serverCredentials } : {}),
+    ...(anchors ? { trustStore: { anchors: () => anchors } } : {}),
     scheduler: spec.scheduler,
     logger: spec.logger,
   });
+}
+
+/**
+ * Leshan's rule for X.509 clients (issue #4): a certificate chained to the trust store proves
+ * the CN, but the endpoint may register with it only when its credential in the store is
+ * `{"x509":{}}`. A Register from a certificate whose CN has no such credential (none, or a PSK
+ * or raw key) is refused 4.03. Undefined lets the request through.
+ */
+export function x509RegisterGuard(credentials: CredentialStore, logger: Logger): (req: IncomingRequest) => Promise<string | undefined> {
+  return async (req) => {
+    const id = req.identity;
+    if (id?.kind !== 'x509') return undefined;
+    const cred = await credentials.get(id.endpoint ?? id.id);
+    if (cred && 'x509' in cred) return undefined;
+    logger.warn({ cn: id.id }, 'certificate client refused: no x509 credential for this endpoint');
+    return '4.03';
+  };
 }
 
 /**
@@ -69,11 +98,17 @@ export function attachListener(
   lifetimes?: Pick<Lwm2mGatewayConfig, 'lifetime_min' | 'lifetime_max'>,
   queries?: RegistrationQueries,
   onEmptyAck?: (peer: PeerAddress) => void,
+  registerGuard?: (req: IncomingRequest) => Promise<string | undefined>,
 ): void {
-  endpoint.fallback((req) => {
+  const handle = (req: IncomingRequest) => {
     const r = lifetimes && req.path[0] === 'rd' && req.method === 'POST' ? clampLt(req, lifetimes) : req;
     queries?.see(r);
     return server.handleRequest(name, r);
+  };
+  endpoint.fallback((req) => {
+    // LwM2M Core §6.2.1 Register is POST /rd; a guard may refuse it (a CoAP code) before the server sees it.
+    if (!registerGuard || req.method !== 'POST' || req.path.length !== 1 || req.path[0] !== 'rd') return handle(req);
+    return registerGuard(req).then((code) => (code ? { code } : handle(req)));
   });
   const hooks = server.hooks(name);
   endpoint.hooks = {
@@ -162,6 +197,8 @@ export class Lwm2mGateway implements Gateway {
   async enable(): Promise<void> {
     if (this.running) return;
     const { ctx, cfg } = this;
+    // Issue #4: a bad certificate/key file stops the start with one line naming its key.
+    const pki: DtlsPki = cfg.dtls.enable ? loadDtlsPki(cfg.dtls, this.opts.pkiFileMaxBytes) : {};
     const random = new PooledRandom(ctx.random);
     const kv = ctx.store.kv('lwm2m.server');
     // A cluster (docs/mqtt-api.md "Cluster"): registrations record the node holding the session.
@@ -239,10 +276,10 @@ export class Lwm2mGateway implements Gateway {
       this.listenerState.push({ id: 'lwm2m:udp:default', type: 'udp', endpoint: ep });
     }
     if (cfg.dtls.enable) {
-      const spec: DtlsListenerSpec = { bind: cfg.dtls.bind, port: cfg.dtls.port, credentials: this.credentials, scheduler: ctx.scheduler, logger: ctx.logger };
+      const spec: DtlsListenerSpec = { bind: cfg.dtls.bind, port: cfg.dtls.port, credentials: this.credentials, scheduler: ctx.scheduler, logger: ctx.logger, pki };
       const transport = (this.opts.dtlsTransport ?? defaultDtlsTransport)(spec);
       const ep = new CoapEndpoint({ transport, scheduler: ctx.scheduler, random, logger: ctx.logger });
-      attachListener(server, 'dtls', ep, cfg, queries, (peer) => core.emptyAck(peer));
+      attachListener(server, 'dtls', ep, cfg, queries, (peer) => core.emptyAck(peer), x509RegisterGuard(this.credentials, ctx.logger));
       this.listenerState.push({ id: 'lwm2m:dtls:default', type: 'dtls', endpoint: ep });
     }
     await cluster?.start();

@@ -10,6 +10,7 @@ export * from './values';
 export * from './core';
 export * from './credentials';
 export * from './dedupe';
+export * from './dtls-pki';
 export * from './durable-stores';
 export * from './orphans';
 export * from './pooled-random';

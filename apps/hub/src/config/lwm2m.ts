@@ -5,7 +5,7 @@
  */
 import { checkTemplate } from '@m2mhub/gateway';
 import { defaultConfig, parseDuration } from '@m2mhub/gateway-lwm2m';
-import { bool, type Field, host, int, oneOf, optional, port, str } from './schema';
+import { bool, type Field, filePath, host, int, oneOf, optional, port, str } from './schema';
 
 const gw = defaultConfig();
 
@@ -62,6 +62,9 @@ export const lwm2mSection = {
     enabled: bool(true, 'LwM2M over CoAP/DTLS 1.2 listener on'),
     port: port(5784, 'LwM2M over CoAP/DTLS port'),
     bind: host('0.0.0.0', 'LwM2M over CoAP/DTLS bind address'),
+    certfile: filePath('PEM certificate chain (leaf first) the DTLS server presents; needs keyfile'),
+    keyfile: filePath('PEM P-256 private key of the DTLS server; alone, the server presents a raw public key (RFC 7250); unset: PSK suites only'),
+    cacertfile: filePath('PEM bundle of trusted roots for client certificates (the certificate CN is the endpoint name)'),
   },
   require_security: bool(false, 'refuse LwM2M registrations over plain UDP'),
   mountpoint: topicTemplate(gw.mountpoint, 'prefix of every LwM2M gateway topic (EMQX uses lwm2m/ + the endpoint name placeholder + /)', false),
@@ -95,6 +98,10 @@ export const lwm2mSection = {
   max_inflight: int(gw.max_inflight, 1, 1024, 'commands running at once per device'),
   max_command_size: int(gw.max_command_size, 64, 16 * 1024 * 1024, 'largest JSON command in bytes'),
   dedupe_window: int(gw.dedupe_window, 0, 1_000_000, 'broker message ids remembered to drop duplicate deliveries'),
+  dedupe_interval: duration(gw.dedupe_interval, 'two commands without a broker id and with the same topic and payload within this time are one'),
+  cluster_heartbeat: duration(gw.cluster_heartbeat, 'cluster: time between two heartbeats of this node in the shared store'),
+  cluster_node_timeout: duration(gw.cluster_node_timeout, 'cluster: a node without a heartbeat for this long is gone (its devices get 5.03); more than cluster_heartbeat'),
+  cluster_claim_ttl: duration(gw.cluster_claim_ttl, 'cluster: how long the claim deciding which node answers a command for an unknown device is kept'),
   max_recorded_results: int(gw.max_recorded_results, 0, 10_000, 'last replies kept per device for the API lookup'),
   registration_cache: int(gw.registration_cache, 0, 10_000_000, 'registrations kept in memory in front of the store'),
   psk_identity_max: int(gw.psk_identity_max, 1, 65535, 'longest PSK identity the credentials API accepts, bytes'),
