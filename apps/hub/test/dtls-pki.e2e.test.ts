@@ -29,7 +29,7 @@ function makePki(dir: string, clientCns: string[]): void {
     openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '30', '-extfile', `${name}.ext`, '-out', `${name}.pem`]);
   };
   leaf('server', 'localhost', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n');
-  clientCns.forEach((cn, i) => leaf(`client${i}`, cn, 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n'));
+  for (const [i, cn] of clientCns.entries()) leaf(`client${i}`, cn, 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n');
   // A raw-public-key device: a bare P-256 key, and one never registered.
   openssl(dir, ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'rpk.key']);
   openssl(dir, ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'rpk-unknown.key']);
