@@ -38,6 +38,8 @@ export interface DtlsLimits {
   maxPskIdentity: number;
   /** Period of the sweep that expires idle sessions and stale handshakes. */
   sweepIntervalMs: number;
+  /** A session with no record received for this long frees its AES contexts (rebuilt on the next record). */
+  cipherIdleReleaseMs: number;
   /** Bytes of CSPRNG output drawn at once for handshake randoms when no Random is injected; 0 draws per call. */
   randomPoolSize: number;
 }
@@ -61,6 +63,7 @@ export const DEFAULT_LIMITS: DtlsLimits = {
   cidLength: 6,
   maxPskIdentity: 256,
   sweepIntervalMs: 5_000,
+  cipherIdleReleaseMs: 60_000,
   randomPoolSize: 2048,
 };
 

@@ -454,6 +454,12 @@ export class Connection {
     this.ctx.hooks.send(this.encode(ContentType.alert, this.writeEpoch, new Uint8Array([level, desc])), this.peer);
   }
 
+  /** Frees the native cipher state of this session while it is idle; the next record rebuilds it. */
+  releaseCipherState(): void {
+    for (const r of this.reads) r.protection?.release();
+    for (const w of this.writes) w.protection?.release();
+  }
+
   // ---------------------------------------------------------------- lifecycle
 
   /** The handshake finished: drop what only the handshake needed. */

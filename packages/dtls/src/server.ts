@@ -278,14 +278,16 @@ export class DtlsServer {
     }, this.limits.sweepIntervalMs);
   }
 
-  /** Expires idle sessions and handshakes past their deadline. */
+  /** Expires idle sessions and handshakes past their deadline; idle sessions free their AES contexts. */
   sweep(): void {
     const now = this.scheduler.now();
     for (const c of [...this.handshakes.values()]) {
       if (now - c.startedAt >= this.limits.handshakeTimeoutMs) c.close();
     }
     for (const c of [...this.sessions.values()]) {
-      if (now - c.lastActivity >= this.limits.idleTimeoutMs) c.close();
+      const idle = now - c.lastActivity;
+      if (idle >= this.limits.idleTimeoutMs) c.close();
+      else if (idle >= this.limits.cipherIdleReleaseMs) c.releaseCipherState();
     }
   }
 

@@ -352,6 +352,27 @@ describe('DTLS 1.2 PSK handshake (in memory, fake clock)', () => {
     assert.equal(p.server.sessionCount, 0);
   });
 
+  it('limits: a session idle for cipherIdleReleaseMs frees its AES contexts and still works both ways', () => {
+    const p = new MemoryPair({}, { cipherIdleReleaseMs: 10_000, sweepIntervalMs: 1000 });
+    p.echo = true;
+    const c = p.connect();
+    c.send(text('before'));
+    p.flush();
+    p.sched.advance(11_000); // the sweep released the contexts of both directions
+    for (const word of ['after', 'again']) {
+      c.send(text(word));
+      p.flush();
+    }
+    assert.deepEqual(
+      p.serverData.map((d) => new TextDecoder().decode(d.data)),
+      ['before', 'after', 'again'],
+    );
+    assert.deepEqual(
+      p.clientData.map((d) => new TextDecoder().decode(d)),
+      ['before', 'after', 'again'],
+    );
+  });
+
   it('RFC 5246 §7.2.1: close_notify closes the session on both sides', () => {
     const p = new MemoryPair();
     const c = p.connect();

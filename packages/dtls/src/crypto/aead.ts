@@ -6,6 +6,8 @@ export interface Aead {
   open(nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined;
   /** Optional: writes ciphertext || tag at `out[offset]` instead of returning a new array. */
   sealInto?(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array, offset: number): void;
+  /** Optional: frees per-key native state while the key is idle (recreated on next use). */
+  release?(): void;
 }
 
 /**

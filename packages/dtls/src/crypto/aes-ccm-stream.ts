@@ -42,23 +42,38 @@ export function pooledBytes(n: number): Uint8Array {
 const scratch = { macIn: Buffer.alloc(512), ctrIn: Buffer.alloc(512) };
 
 export class StreamCcm implements Aead {
-  private readonly cbc: Cipher;
-  private readonly ecb: Cipher;
-  /** The CBC context's chaining value: its last output block (zero before the first call). */
+  /** The two contexts, created on first use and dropped by `release()` (idle sessions). */
+  private cbc: Cipher | undefined;
+  private ecb: Cipher | undefined;
+  /** The CBC context's chaining value: its last output block (zero for a fresh context). */
   private readonly chain = new Uint8Array(BLOCK);
+  private readonly key: Uint8Array;
 
   constructor(
     key: Uint8Array,
     readonly tagLength: number,
   ) {
     checkCcmParams(key, tagLength);
-    const bits = key.length === 16 ? 128 : 256;
-    this.cbc = createCipheriv(`aes-${bits}-cbc`, key, new Uint8Array(BLOCK));
-    this.cbc.setAutoPadding(false);
-    this.ecb = createCipheriv(`aes-${bits}-ecb`, key, null);
-    this.ecb.setAutoPadding(false);
+    this.key = key.slice();
   }
 
+  private contexts(): { cbc: Cipher; ecb: Cipher } {
+    if (!this.cbc || !this.ecb) {
+      const bits = this.key.length === 16 ? 128 : 256;
+      this.cbc = createCipheriv(`aes-${bits}-cbc`, this.key, new Uint8Array(BLOCK));
+      this.cbc.setAutoPadding(false);
+      this.chain.fill(0);
+      this.ecb = createCipheriv(`aes-${bits}-ecb`, this.key, null);
+      this.ecb.setAutoPadding(false);
+    }
+    return { cbc: this.cbc, ecb: this.ecb };
+  }
+
+  /** Frees the OpenSSL contexts (about 3 KB per session for both directions); the next record recreates them. */
+  release(): void {
+    this.cbc = undefined;
+    this.ecb = undefined;
+  }
 
   /** T = CBC-MAC(B_0 || l(a) || a || pad || m || pad), full 16 bytes (RFC 3610 §2.2). */
   private mac(nonce: Uint8Array, aad: Uint8Array, msg: Uint8Array): Uint8Array {
@@ -66,10 +81,12 @@ export class StreamCcm implements Aead {
     if (scratch.macIn.length < need) scratch.macIn = Buffer.alloc(pad16(need * 2));
     const b = scratch.macIn;
     const len = writeCcmMacInput(b, nonce, aad, msg, this.tagLength);
+    // Contexts first: a rebuilt CBC context restarts the chain from zero.
+    const { cbc } = this.contexts();
     // Undo the context's chaining so this message's CBC-MAC starts from a zero IV.
     const c = this.chain;
     for (let i = 0; i < BLOCK; i++) b[i]! ^= c[i]!;
-    const out = this.cbc.update(b.subarray(0, len));
+    const out = cbc.update(b.subarray(0, len));
     const t = out.subarray(out.length - BLOCK);
     c.set(t);
     return t;
@@ -90,7 +107,7 @@ export class StreamCcm implements Aead {
       a[o + 14] = (i >>> 8) & 0xff;
       a[o + 15] = i & 0xff;
     }
-    return this.ecb.update(a.subarray(0, len));
+    return this.contexts().ecb.update(a.subarray(0, len));
   }
 
   seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {

@@ -26,6 +26,8 @@ export interface RecordProtection {
   seal(type: number, version: number, epoch: number, seq: number, cid: Uint8Array | undefined, plaintext: Uint8Array, headroom?: number): Uint8Array;
   /** Returns the plaintext, or undefined when the record fails authentication. */
   open(type: number, version: number, epoch: number, seq: number, cid: Uint8Array | undefined, fragment: Uint8Array): Uint8Array | undefined;
+  /** Frees native cipher state of an idle session (rebuilt on the next record). */
+  release(): void;
 }
 
 export interface DirectionKeys {
@@ -89,6 +91,9 @@ class AeadProtection implements RecordProtection {
   ) {
     this.overhead = EXPLICIT_NONCE + aead.tagLength;
   }
+  release(): void {
+    this.aead.release?.();
+  }
   private nonce(explicit: Uint8Array): Uint8Array {
     const n = new Uint8Array(12);
     n.set(this.salt, 0);
@@ -132,6 +137,7 @@ const BLOCK = 16;
 /** AES-128-CBC with HMAC-SHA256, MAC-then-encrypt, explicit per-record IV (RFC 5246 §6.2.3.2). */
 class CbcHmacProtection implements RecordProtection {
   readonly overhead = BLOCK + MAC + BLOCK;
+  release(): void {}
   constructor(
     private readonly keys: DirectionKeys,
     private readonly backend: CipherBackend,
