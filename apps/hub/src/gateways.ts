@@ -47,16 +47,25 @@ export function lwm2mGatewayConfig(c: HubConfig['lwm2m']): Record<string, unknow
 /** Fastify plugin serving a gateway's routes under /api/v5/gateways/<name>. */
 function routesPlugin(routes: GatewayRoute[]): ApiPlugin['plugin'] {
   return async (app: App) => {
+    // Text bodies (issue #5: object XML) are handed over as strings, bounded per route by its bodyLimit.
+    const textTypes = [...new Set(routes.flatMap((r) => r.textBody?.types ?? []))];
+    if (textTypes.length > 0) {
+      const limit = Math.max(...routes.map((r) => r.textBody?.maxBytes ?? 0));
+      app.addContentTypeParser(textTypes, { parseAs: 'string', bodyLimit: limit }, (_req, body, done) => done(null, body));
+    }
     for (const r of routes) {
       app.route({
         method: r.method,
         url: r.url,
         ...(r.summary ? { schema: { summary: r.summary } } : {}),
+        ...(r.textBody ? { bodyLimit: r.textBody.maxBytes } : {}),
         handler: async (req, reply) => {
+          const type = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
           const res = await r.handler({
             params: (req.params ?? {}) as Record<string, string>,
             query: (req.query ?? {}) as Record<string, string | undefined>,
             body: req.body,
+            ...(type ? { contentType: type } : {}),
           });
           reply.code(res.status);
           return res.body === undefined ? reply.send() : reply.send(res.body);

@@ -42,6 +42,10 @@ export interface Lwm2mGatewayConfig {
   translators: Record<TranslatorName, Translator>;
   /** Extra OMA object XML files (`*.xml`) loaded on top of the built-in registry. */
   xml_dir: string;
+  /** Largest object XML accepted by the objects API and read from xml_dir, bytes. */
+  max_object_xml_size: number;
+  /** Most objects (id + version) uploaded through the objects API. */
+  max_user_objects: number;
   /** Seconds; a registration's `lt` is clamped into [lifetime_min, lifetime_max]. */
   lifetime_min: number;
   lifetime_max: number;
@@ -101,6 +105,8 @@ export function defaultConfig(): Lwm2mGatewayConfig {
       event: { topic: 'up/event', qos: 0 },
     },
     xml_dir: '',
+    max_object_xml_size: 1024 * 1024,
+    max_user_objects: 1000,
     lifetime_min: 1,
     lifetime_max: 86400,
     qmode_time_window: 93,
@@ -219,6 +225,12 @@ export function parseConfig(raw: unknown): Lwm2mGatewayConfig {
         break;
       case 'max_queue_length':
         c[k] = int(key, v, 0, 1_000_000);
+        break;
+      case 'max_object_xml_size':
+        c[k] = int(key, v, 1024, 16 * 1024 * 1024);
+        break;
+      case 'max_user_objects':
+        c[k] = int(key, v, 0, 100_000);
         break;
       case 'max_inflight':
         c[k] = int(key, v, 1, 1024);

@@ -14,5 +14,6 @@ export const GwErrors = {
     coap: '4.03',
     http: 403,
   }),
+  badObject: defineError('M2M_LWGW_BAD_OBJECT', 'object definition refused', { http: 400 }),
   badCredential: defineError('M2M_LWGW_BAD_CREDENTIAL', 'invalid device credential', { http: 400 }),
 } as const;

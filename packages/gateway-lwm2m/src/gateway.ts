@@ -17,6 +17,7 @@ import { CredentialStore, DEFAULT_CREDENTIAL_LIMITS } from './credentials';
 import { type DtlsPki, loadDtlsPki } from './dtls-pki';
 import { clampLifetime, defaultConfig, type Lwm2mGatewayConfig, parseConfig } from './config';
 import { KvObservationStore, KvRegistrationStore, KvRequestQueueStore } from './durable-stores';
+import { ObjectCatalog } from './objects';
 import { gatewayRoutes } from './routes';
 import { SecretBox } from './secret-box';
 import { RegistrationQueries, restoreSessions, ServerExecutor, wireServer } from './server-adapter';
@@ -153,6 +154,9 @@ export class Lwm2mGateway implements Gateway {
   private unwire: (() => void) | undefined;
   private listenerState: Listener[] = [];
   readonly model: ModelProvider;
+  /** Built-in, xml_dir and uploaded object definitions behind `model` (issue #5). */
+  readonly objects: ObjectCatalog;
+  private storedObjects: Promise<void> | undefined;
   readonly credentials: CredentialStore;
 
   constructor(
@@ -161,8 +165,13 @@ export class Lwm2mGateway implements Gateway {
   ) {
     this.name = ctx.name;
     this.cfg = ctx.config;
-    const { registry, errors } = createObjectRegistry(this.cfg.xml_dir ? { xmlDir: this.cfg.xml_dir } : {});
-    for (const e of errors) ctx.logger.warn({ file: e.file, err: e.error.message }, 'object XML skipped');
+    // Issue #5: built-ins + xml_dir now; objects uploaded through the API are read from the store at start.
+    const { registry } = createObjectRegistry({});
+    this.objects = new ObjectCatalog(registry, ctx.store.kv('lwm2m.objects'), this.cfg.xml_dir, {
+      maxXmlBytes: this.cfg.max_object_xml_size,
+      maxUserObjects: this.cfg.max_user_objects,
+    }, ctx.logger);
+    this.objects.reloadDir();
     this.model = registry;
     this.credentials = new CredentialStore(ctx.store.kv('lwm2m.credentials'), SecretBox.fromFile(join(ctx.dataDir, 'secret.key')), {
       ...DEFAULT_CREDENTIAL_LIMITS,
@@ -190,12 +199,23 @@ export class Lwm2mGateway implements Gateway {
   }
 
   async start(): Promise<void> {
+    await this.loadStoredObjects();
     if (!this.cfg.enable) return;
     await this.enable();
   }
 
+  /** The objects uploaded through the API, read once from the store. */
+  loadStoredObjects(): Promise<void> {
+    this.storedObjects ??= this.objects.loadStored().catch((e: unknown) => {
+      this.storedObjects = undefined; // a store error: try again at the next enable
+      throw e;
+    });
+    return this.storedObjects;
+  }
+
   async enable(): Promise<void> {
     if (this.running) return;
+    await this.loadStoredObjects();
     const { ctx, cfg } = this;
     // Issue #4: a bad certificate/key file stops the start with one line naming its key.
     const pki: DtlsPki = cfg.dtls.enable ? loadDtlsPki(cfg.dtls, this.opts.pkiFileMaxBytes) : {};

@@ -12,6 +12,7 @@ export * from './credentials';
 export * from './dedupe';
 export * from './dtls-pki';
 export * from './durable-stores';
+export * from './objects';
 export * from './orphans';
 export * from './pooled-random';
 export * from './gateway';

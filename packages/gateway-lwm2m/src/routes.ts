@@ -30,6 +30,77 @@ export function gatewayInfo(gw: Lwm2mGateway): Record<string, unknown> {
   };
 }
 
+const XML_TYPES = ['application/xml', 'text/xml'];
+
+function objectId(v: string | undefined): number | undefined {
+  // LwM2M Core §7.1: object ids are 16-bit.
+  return v !== undefined && /^\d{1,5}$/.test(v) && Number(v) <= 65535 ? Number(v) : undefined;
+}
+
+/**
+ * Issue #5: the object definitions the gateway decodes with. List (id, name, versions, source
+ * builtin/user), one model, upload an OMA object XML (live at once, kept in the store),
+ * delete a user object, and re-read `xml_dir`.
+ */
+function objectRoutes(gw: Lwm2mGateway): GatewayRoute[] {
+  const noObject = (id: string | undefined): GatewayRouteReply => ({ status: 404, body: { code: 'NOT_FOUND', message: `no object ${id}` } });
+  return [
+    {
+      method: 'GET',
+      url: '/objects',
+      summary: 'Object definitions: id, name, version(s), source builtin or user (uploaded or from xml_dir)',
+      handler: () => ({ status: 200, body: { data: gw.objects.list() } }),
+    },
+    {
+      method: 'GET',
+      url: '/objects/:id',
+      summary: 'One object definition (latest version, or ?version=1.1) with its resources',
+      handler: ({ params, query }) => {
+        const id = objectId(params.id);
+        const o = id === undefined ? undefined : gw.objects.get(id, query.version);
+        return o ? { status: 200, body: o } : noObject(params.id);
+      },
+    },
+    {
+      method: 'POST',
+      url: '/objects',
+      summary: 'Add OMA object definitions (an LwM2M object XML, content-type application/xml or text/xml); kept across restarts',
+      textBody: { types: XML_TYPES, maxBytes: gw.config.max_object_xml_size },
+      handler: async ({ body, contentType }) => {
+        if (typeof body !== 'string' || !contentType || !XML_TYPES.includes(contentType)) {
+          return { status: 415, body: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send the object XML as application/xml or text/xml' } };
+        }
+        try {
+          const added = await gw.objects.upload(body);
+          return { status: 201, body: { data: added.map((o) => ({ id: o.id, name: o.name, version: o.version, source: 'user' })) } };
+        } catch (e) {
+          return errorReply(e);
+        }
+      },
+    },
+    {
+      method: 'POST',
+      url: '/objects/reload',
+      summary: 'Re-read lwm2m.xml_dir; broken files are listed in errors',
+      handler: () => {
+        const r = gw.objects.reloadDir();
+        return { status: 200, body: r };
+      },
+    },
+    {
+      method: 'DELETE',
+      url: '/objects/:id',
+      summary: 'Remove a user object (uploaded: from the store too; from xml_dir: until the next reload); a built-in definition of that id comes back',
+      handler: async ({ params }) => {
+        const id = objectId(params.id);
+        if (id !== undefined && (await gw.objects.remove(id))) return { status: 204 };
+        const builtin = id !== undefined && gw.objects.get(id) !== undefined;
+        return builtin ? { status: 409, body: { code: 'BUILTIN_OBJECT', message: `object ${id} is built in and cannot be removed` } } : noObject(params.id);
+      },
+    },
+  ];
+}
+
 const notFound: GatewayRouteReply = { status: 404, body: { code: 'CLIENT_NOT_FOUND', message: 'client not found' } };
 
 export function gatewayRoutes(gw: Lwm2mGateway): GatewayRoute[] {
@@ -121,6 +192,7 @@ export function gatewayRoutes(gw: Lwm2mGateway): GatewayRoute[] {
     shortcut('GET', '/clients/:ep/read', (q) => ({ msgType: 'read', data: { path: q.path } })),
     shortcut('POST', '/clients/:ep/write', (q) => ({ msgType: 'write', data: { path: q.path, type: q.type, value: q.value } })),
     shortcut('POST', '/clients/:ep/observe', (q) => ({ msgType: q.enable === 'false' ? 'cancel-observe' : 'observe', data: { path: q.path } })),
+    ...objectRoutes(gw),
     {
       method: 'GET',
       url: '/credentials',

@@ -43,7 +43,16 @@ export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'DELETE';
 export interface GatewayRouteRequest {
   params: Record<string, string>;
   query: Record<string, string | undefined>;
+  /** Parsed JSON, or the text of a body whose type the route lists in `textBody`. */
   body: unknown;
+  /** The request's content-type (media type only, lower case), if any. */
+  contentType?: string;
+}
+
+/** A route taking a text body (e.g. an XML document): the media types it accepts and the largest body. */
+export interface TextBodySpec {
+  types: string[];
+  maxBytes: number;
 }
 
 export interface GatewayRouteReply {
@@ -59,6 +68,8 @@ export interface GatewayRoute {
   method: HttpMethod;
   url: string;
   summary?: string;
+  /** Accept these text media types as a string body, at most `maxBytes` (over it: 413). */
+  textBody?: TextBodySpec;
   handler(req: GatewayRouteRequest): Promise<GatewayRouteReply> | GatewayRouteReply;
 }
 

@@ -78,6 +78,8 @@ export const lwm2mSection = {
     event: translator('event', 'deregister, expired, replaced, kicked, sleeping, awake'),
   },
   xml_dir: optional('directory of extra OMA object XML files', { allowed: 'a directory path', check: (s) => !s.includes('\u0000') }),
+  max_object_xml_size: int(gw.max_object_xml_size, 1024, 16 * 1024 * 1024, 'largest object XML accepted by POST /api/v5/gateways/lwm2m/objects and read from xml_dir, bytes'),
+  max_user_objects: int(gw.max_user_objects, 0, 100_000, 'most objects (id and version) uploaded through the objects API'),
   lifetime_min: duration(gw.lifetime_min, 'shortest registration lifetime accepted'),
   lifetime_max: duration(gw.lifetime_max, 'longest registration lifetime accepted'),
   qmode_time_window: duration(gw.qmode_time_window, 'how long a queue-mode device stays reachable after its last message'),
