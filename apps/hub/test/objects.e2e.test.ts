@@ -72,7 +72,7 @@ describe('hub: object definitions API (issue #5)', () => {
     assert.equal(data.find((o) => o.id === 32769), undefined);
   });
 
-  it('POST /objects: a broken XML is a 400 with the parser message, a JSON body a 415', async () => {
+  it('POST /objects: a broken XML is a 400 with the parser message, a JSON body a 415, an oversized body a 413', async () => {
     const broken = await postXml('<LWM2M><Object><ObjectID>12</Object>');
     assert.equal(broken.status, 400);
     const body = (await broken.json()) as { code: string; message: string };
@@ -80,6 +80,9 @@ describe('hub: object definitions API (issue #5)', () => {
     assert.match(body.message, /uploaded XML: /);
     const json = await fetch(base, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"x":1}' });
     assert.equal(json.status, 415);
+    // lwm2m.max_object_xml_size (default 1 MiB) bounds the body before it is parsed.
+    const big = await postXml(`<!--${'x'.repeat(1024 * 1024)}-->`);
+    assert.equal(big.status, 413);
   });
 
   it('LwM2M Core Appendix D: an uploaded object is live at once: a device registering it is auto-observed and its TLV decoded by the new model', async () => {
