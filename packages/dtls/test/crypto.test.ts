@@ -115,6 +115,10 @@ describe('AES-CCM', () => {
       }
     }
     assert.equal(s8().open(new Uint8Array(12), new Uint8Array(13), new Uint8Array(7)), undefined);
+    // RFC 3610 §2: with a 13-byte nonce (L = 2) a message is shorter than 2^16 bytes.
+    const short = streamCcm(new Uint8Array(16), 8);
+    assert.throws(() => short.seal(new Uint8Array(13), new Uint8Array(0), new Uint8Array(0x10000)), /too long/);
+    assert.equal(short.open(new Uint8Array(13), new Uint8Array(0), new Uint8Array(0x10008)), undefined);
     assert.throws(() => streamCcm(new Uint8Array(15), 8), /key/);
     assert.throws(() => streamCcm(new Uint8Array(16), 5), /tag/);
     function s8() {

@@ -23,7 +23,6 @@ import { ccmMacInputLength, checkCcmParams, pad16, writeCcmMacInput } from './cc
 
 const BLOCK = 16;
 
-
 /**
  * `n` bytes carved from node's Buffer pool (no ArrayBuffer backing store of its own per record:
  * those cost a calloc and GC tracking each), returned as a plain Uint8Array so `slice()` keeps
@@ -40,6 +39,15 @@ export function pooledBytes(n: number): Uint8Array {
  * per-session buffers: idle sessions stay small). Grows to the largest record seen.
  */
 const scratch = { macIn: Buffer.alloc(512), ctrIn: Buffer.alloc(512) };
+
+/**
+ * Longest message for this nonce: l(m) has L = 15 - nonce length bytes (RFC 3610 §2), and our
+ * counter blocks carry a 2-byte counter (2^16 blocks, far beyond any DTLS record).
+ */
+function maxMessage(nonce: Uint8Array): number {
+  const L = 15 - nonce.length;
+  return Math.min(L < 4 ? 2 ** (8 * L) - 1 : Number.MAX_SAFE_INTEGER, 0xffff * BLOCK);
+}
 
 export class StreamCcm implements Aead {
   /** The two contexts, created on first use and dropped by `release()` (idle sessions). */
@@ -119,7 +127,7 @@ export class StreamCcm implements Aead {
   /** Writes ciphertext || tag at `out[offset]` (the record path builds the record in place). */
   sealInto(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array, offset: number): void {
     if (nonce.length < 7 || nonce.length > 13) throw CoreErrors.invalidArgument('CCM nonce must be 7..13 bytes');
-    if (plaintext.length > 0xffff * BLOCK) throw CoreErrors.invalidArgument('CCM message too long');
+    if (plaintext.length > maxMessage(nonce)) throw CoreErrors.invalidArgument('CCM message too long');
     const t = this.mac(nonce, aad, plaintext);
     const s = this.keystream(nonce, plaintext.length);
     const n = plaintext.length;
@@ -130,7 +138,7 @@ export class StreamCcm implements Aead {
   open(nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
     if (nonce.length < 7 || nonce.length > 13 || sealed.length < this.tagLength) return undefined;
     const n = sealed.length - this.tagLength;
-    if (n > 0xffff * BLOCK) return undefined;
+    if (n > maxMessage(nonce)) return undefined;
     const s = this.keystream(nonce, n);
     // Decrypt in place into the key stream buffer (S_1.. is no longer needed after this).
     const msg = s.subarray(BLOCK, BLOCK + n);
