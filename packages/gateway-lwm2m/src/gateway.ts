@@ -166,6 +166,7 @@ export class Lwm2mGateway implements Gateway {
     this.name = ctx.name;
     this.cfg = ctx.config;
     // Issue #5: built-ins + xml_dir now; objects uploaded through the API are read from the store at start.
+    ObjectCatalog.checkDir(this.cfg.xml_dir);
     const { registry } = createObjectRegistry({});
     this.objects = new ObjectCatalog(registry, ctx.store.kv('lwm2m.objects'), this.cfg.xml_dir, {
       maxXmlBytes: this.cfg.max_object_xml_size,

@@ -6,6 +6,7 @@
  * wins over an xml_dir one, which wins over a built-in. Removing a user object brings the
  * built-in definition back, if there is one.
  */
+import { readdirSync } from 'node:fs';
 import type { Logger } from '@m2mhub/core';
 import { builtinObjects, loadObjectsFromDir, type ObjectModel, ObjectRegistry, parseObjectXml } from '@m2mhub/lwm2m';
 import type { KeyValueStore } from '@m2mhub/store';
@@ -59,6 +60,16 @@ export class ObjectCatalog {
     private readonly limits: ObjectCatalogLimits,
     private readonly logger: Logger,
   ) {}
+
+  /** Start-up check: a configured xml_dir that cannot be listed is a config error (one line naming the key). */
+  static checkDir(dir: string): void {
+    if (!dir) return;
+    try {
+      readdirSync(dir);
+    } catch (e) {
+      throw GwErrors.badConfig(`lwm2m.xml_dir=${JSON.stringify(dir)}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  }
 
   /** The uploaded objects kept in the store (at start, after `reloadDir`). Broken entries are logged and skipped. */
   async loadStored(): Promise<void> {

@@ -80,6 +80,12 @@ describe('ObjectCatalog (issue #5)', () => {
     assert.equal(registry.getObject(41001)?.name, 'B');
   });
 
+  it('a configured xml_dir that cannot be read stops start-up with one line naming lwm2m.xml_dir', () => {
+    assert.throws(() => ObjectCatalog.checkDir('/nonexistent/m2mhub-objects'), (e: Error & { code?: string }) => e.code === 'M2M_LWGW_BAD_CONFIG' && /lwm2m\.xml_dir=.*ENOENT/.test(e.message));
+    ObjectCatalog.checkDir('');
+    ObjectCatalog.checkDir(tmpdir());
+  });
+
   it('fuzz: random bytes as an upload are refused with a typed error, never a crash or a registry change', async () => {
     const { registry, cat } = await catalog();
     const size = registry.size;
