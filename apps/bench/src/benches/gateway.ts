@@ -17,6 +17,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { cpus } from 'node:os';
+import { type IntervalHistogram, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { OptionNumber, serializeMessage, uintOption } from '@m2mhub/coap';
 import mqtt from 'mqtt';
@@ -52,11 +53,13 @@ async function runChild(): Promise<void> {
   await broker.listen();
   const store = redisUrl ? createRedisStore(redisUrl) : createMemoryStore();
   await store.open();
+  const probe = phaseProbe();
+  const gwBroker = process.env.GWB_STAGES === '1' ? stampedBroker(broker, probe) : broker;
   const gw = await lwm2mGatewayFactory().create({
     ...(redisUrl && nodeId ? { nodeId, clustered: true } : {}),
     name: 'lwm2m',
     config: parseConfig({ udp: { bind: '127.0.0.1', port: 0 }, dtls: { enable: false }, auto_observe: false, request_timeout: 10 }),
-    broker,
+    broker: gwBroker,
     store,
     events: new TypedEmitter(),
     logger: silentLogger,
@@ -77,7 +80,105 @@ async function runChild(): Promise<void> {
       const coap = (gw as unknown as { listenerStats?: () => unknown }).listenerStats?.();
       process.send!({ stats: { ...gw.stats(), coap }, rss: process.memoryUsage().rss });
     }
+    if (m === 'phase-start') probe.start();
+    if (m === 'phase-stop') process.send!({ probe: probe.stop() });
     if (m === 'exit') void gw.stop().then(() => broker.stop()).then(() => store.close()).then(() => process.exit(0));
+  });
+}
+
+
+/** Epoch milliseconds with sub-millisecond resolution, comparable between the bench's processes and threads. */
+const nowMs = () => performance.timeOrigin + performance.now();
+
+interface ProbeResult {
+  /** Event-loop delay during the phase (ms): how late a 1 ms timer ran. */
+  loop: { p50: number; p99: number; max: number; mean: number };
+  /** GC during the phase: count, summed and longest pause (ms), per kind (scavenge = young generation). */
+  gc: { count: number; totalMs: number; maxMs: number; scavenges: number; scavengeMaxMs: number; majors: number; majorMaxMs: number };
+  seconds: number;
+  /** reqID -> epoch ms, when --stages asked for them (hub: command in, reply out). */
+  stamps?: { in: Record<number, number>; out: Record<number, number> };
+}
+
+/** Event-loop delay and GC pauses of this process between start() and stop(); stage stamps when fed. */
+function phaseProbe() {
+  let h: IntervalHistogram | undefined;
+  let obs: PerformanceObserver | undefined;
+  let t0 = 0;
+  const gc = { count: 0, totalMs: 0, maxMs: 0, scavenges: 0, scavengeMaxMs: 0, majors: 0, majorMaxMs: 0 };
+  const stamps = { in: {} as Record<number, number>, out: {} as Record<number, number>, on: false };
+  return {
+    stamps,
+    start() {
+      Object.assign(gc, { count: 0, totalMs: 0, maxMs: 0, scavenges: 0, scavengeMaxMs: 0, majors: 0, majorMaxMs: 0 });
+      h = monitorEventLoopDelay({ resolution: 1 });
+      h.enable();
+      obs = new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) {
+          const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
+          gc.count++;
+          gc.totalMs += e.duration;
+          gc.maxMs = Math.max(gc.maxMs, e.duration);
+          // perf_hooks constants: NODE_PERFORMANCE_GC_MINOR = 1 (scavenge), MAJOR = 4 (mark-compact).
+          if (kind === 1) {
+            gc.scavenges++;
+            gc.scavengeMaxMs = Math.max(gc.scavengeMaxMs, e.duration);
+          } else if (kind === 4) {
+            gc.majors++;
+            gc.majorMaxMs = Math.max(gc.majorMaxMs, e.duration);
+          }
+        }
+      });
+      obs.observe({ entryTypes: ['gc'] });
+      stamps.on = true;
+      t0 = performance.now();
+    },
+    stop(): ProbeResult {
+      const seconds = (performance.now() - t0) / 1000;
+      h?.disable();
+      obs?.disconnect();
+      stamps.on = false;
+      const ms = (ns: number) => round(ns / 1e6);
+      const loop = h ? { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max), mean: ms(h.mean) } : { p50: 0, p99: 0, max: 0, mean: 0 };
+      const out: ProbeResult = { loop, gc: { ...gc, totalMs: round(gc.totalMs), maxMs: round(gc.maxMs), scavengeMaxMs: round(gc.scavengeMaxMs), majorMaxMs: round(gc.majorMaxMs) }, seconds: round(seconds) };
+      if (Object.keys(stamps.in).length > 0) out.stamps = { in: stamps.in, out: stamps.out };
+      stamps.in = {};
+      stamps.out = {};
+      return out;
+    },
+  };
+}
+
+/**
+ * --stages: the broker the gateway sees, stamping (by reqID) when a command reaches the gateway
+ * and when its reply is handed to the broker. Bench-only; costs a regex per message.
+ */
+function stampedBroker<B extends { publish: (...a: never[]) => unknown; subscribe: (...a: never[]) => unknown }>(broker: B, probe: ReturnType<typeof phaseProbe>): B {
+  const REQ = /"reqID":(\d+)/;
+  const stamp = (into: 'in' | 'out', payload: unknown) => {
+    if (!probe.stamps.on) return;
+    const text = typeof payload === 'string' ? payload : Buffer.from(payload as Uint8Array).toString();
+    const m = REQ.exec(text);
+    if (m) probe.stamps[into][Number(m[1])] = nowMs();
+  };
+  const b = broker as unknown as {
+    publish(topic: string, payload: unknown, options?: unknown): Promise<void>;
+    subscribe(filter: string, handler: (m: { payload: unknown }) => unknown, options?: unknown): Promise<unknown>;
+  };
+  return Object.assign(Object.create(broker) as B, {
+    publish: (topic: string, payload: unknown, options?: unknown) => {
+      stamp('out', payload);
+      return b.publish(topic, payload, options);
+    },
+    subscribe: (filter: string, handler: (m: { payload: unknown }) => unknown, options?: unknown) =>
+      b.subscribe(
+        filter,
+        (m) => {
+          stamp('in', m.payload);
+          return handler(m);
+        },
+        options,
+      ),
   });
 }
 
@@ -89,7 +190,7 @@ const enc = (s: string) => new TextEncoder().encode(s);
 const VALUE = enc('Open Mobile Alliance');
 
 /** One device socket: registers `ep`, then answers every CON GET with 2.05 text (piggybacked, RFC 7252 §5.2.1). */
-async function deviceSocket(ep: string, port: number): Promise<Socket> {
+async function deviceSocket(ep: string, port: number, onRequest?: () => void): Promise<Socket> {
   const s = createSocket('udp4');
   await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
   let registered: (() => void) | undefined;
@@ -106,6 +207,7 @@ async function deviceSocket(ep: string, port: number): Promise<Socket> {
       return;
     }
     if (type !== 0 || buf[1] !== 0x01 || buf.length < 4 + tkl) return; // CON GET only
+    onRequest?.();
     head[0] = 0x60 | tkl;
     head[2] = buf[2]!;
     head[3] = buf[3]!;
@@ -149,12 +251,13 @@ export default async function gatewayBench(args: string[]): Promise<BenchReport>
   const pi = args.indexOf('--profile');
   const profileDir = pi >= 0 ? args[pi + 1] : undefined;
   const semiSpace = arg(args, 'semi-space', 0);
+  const stages = args.includes('--stages');
 
   const cluster = args.includes('--cluster');
   const redis = cluster ? await startRedis() : undefined;
   const forkHub = (env: Record<string, string>): ChildProcess =>
     fork(fileURLToPath(import.meta.url), [], {
-      env: { ...process.env, ...env, [CHILD_ENV]: '1' },
+      env: { ...process.env, ...env, [CHILD_ENV]: '1', ...(stages ? { GWB_STAGES: '1' } : {}) },
       execArgv: [
         '--import',
         'tsx',
@@ -171,12 +274,20 @@ export default async function gatewayBench(args: string[]): Promise<BenchReport>
   const hubPorts = await Promise.all(hubs.map((h) => new Promise<{ mqtt: number; udp: number }>((resolve) => h.once('message', (m) => resolve(m as { mqtt: number; udp: number })))));
   const ports = { udp: hubPorts[0]!.udp, mqtt: hubPorts[hubPorts.length - 1]!.mqtt };
   const sockets: Socket[] = [];
+  // When each device last got a request (epoch ms): at 5,000/s a device gets one every 2 s, so
+  // the reply to reqID n matches device n % devices' last request.
+  const deviceAt = new Float64Array(devices);
   try {
     // Register in batches (the registrations are not what is measured here).
     const t0 = performance.now();
     for (let i = 0; i < devices; i += 500) {
       const batch = [];
-      for (let j = i; j < Math.min(devices, i + 500); j++) batch.push(deviceSocket(`gwb-${j}`, ports.udp));
+      for (let j = i; j < Math.min(devices, i + 500); j++)
+        batch.push(
+          deviceSocket(`gwb-${j}`, ports.udp, () => {
+            deviceAt[j] = nowMs();
+          }),
+        );
       sockets.push(...(await Promise.all(batch)));
     }
     const registerMs = performance.now() - t0;
@@ -186,6 +297,8 @@ export default async function gatewayBench(args: string[]): Promise<BenchReport>
     const rtts: number[] = [];
     let errors = 0;
     let onReply: (() => void) | undefined;
+    /** Phase 2: [reqID, sent (performance.now), device got the request (epoch), reply received (epoch)]. */
+    let stageLog: [number, number, number, number][] | undefined;
     const REQ = /"reqID":(\d+)/;
     client.on('message', (_t, payload) => {
       const text = payload.toString();
@@ -196,6 +309,7 @@ export default async function gatewayBench(args: string[]): Promise<BenchReport>
       pending.delete(id);
       const rtt = performance.now() - at;
       rtts.push(rtt);
+      if (stageLog) stageLog.push([id, at, deviceAt[id % devices]!, nowMs()]);
       if (process.env.GWB_DEBUG && rtt > 200) console.error(`late ${id} ${Math.round(rtt)}ms sent at ${Math.round(at)}`);
       if (!text.includes('"code":"2.05"')) errors++;
       onReply?.();
@@ -257,8 +371,23 @@ export default async function gatewayBench(args: string[]): Promise<BenchReport>
     const tputErrors = errors;
     errors = 0;
 
-    // Phase 2: latency at a fixed rate, paced every 5 ms.
+    // Phase 2: latency at a fixed rate, paced every 5 ms, with the event loops and GC of both sides watched.
     const total = rate * seconds;
+    const probeOf = (h: ChildProcess) =>
+      new Promise<ProbeResult>((resolve) => {
+        const on = (m: unknown) => {
+          if (typeof m === 'object' && m !== null && 'probe' in m) {
+            h.off('message', on);
+            resolve((m as { probe: ProbeResult }).probe);
+          }
+        };
+        h.on('message', on);
+        h.send('phase-stop');
+      });
+    for (const h of hubs) h.send('phase-start');
+    const parentProbe = phaseProbe();
+    parentProbe.start();
+    stageLog = [];
     const t2 = performance.now();
     let sent2 = 0;
     await phase(total, () => {
@@ -272,6 +401,10 @@ export default async function gatewayBench(args: string[]): Promise<BenchReport>
       }, 5);
     });
     const lat = rtts.splice(0).sort((a, b) => a - b);
+    const parentPhase = parentProbe.stop();
+    const hubPhase = await Promise.all(hubs.map(probeOf));
+    const stageFigures = stageBreakdown(stageLog, hubPhase[hubPhase.length - 1]?.stamps, hubPhase[0]?.stamps);
+    stageLog = undefined;
     const stats = await new Promise<{ stats: Record<string, unknown>; rss: number }>((resolve) => {
       child.once('message', (m) => resolve(m as { stats: Record<string, unknown>; rss: number }));
       child.send('stats');
@@ -294,6 +427,9 @@ export default async function gatewayBench(args: string[]): Promise<BenchReport>
         figure(`max latency at ${rate}/s`, 'ms', round(lat[lat.length - 1] ?? Number.NaN), undefined, false),
         figure(`replies later than 1 s at ${rate}/s`, 'count', lat.filter((x) => x > 1000).length, undefined, false),
         figure('error replies', 'count', tputErrors + errors, undefined, false),
+        ...probeFigures('hub', hubPhase[0]!),
+        ...probeFigures('bench parent (devices + MQTT client)', parentPhase),
+        ...stageFigures,
         figure('registration of all devices', 's', round(registerMs / 1000), undefined, false),
         figure('hub process RSS', 'MiB', round(stats.rss / 2 ** 20), undefined, false),
       ],
@@ -314,6 +450,48 @@ export default async function gatewayBench(args: string[]): Promise<BenchReport>
     );
     redis?.stop();
   }
+}
+
+function probeFigures(who: string, p: ProbeResult) {
+  return [
+    figure(`${who} event-loop delay p50 at the fixed rate`, 'ms', p.loop.p50, undefined, false),
+    figure(`${who} event-loop delay p99`, 'ms', p.loop.p99, undefined, false),
+    figure(`${who} event-loop delay max`, 'ms', p.loop.max, undefined, false),
+    figure(`${who} GC pauses per second at the fixed rate`, '1/s', round(p.gc.count / p.seconds), undefined, false),
+    figure(`${who} GC time share at the fixed rate`, '%', round((p.gc.totalMs / 1000 / p.seconds) * 100), undefined, false),
+    figure(`${who} longest scavenge`, 'ms', p.gc.scavengeMaxMs, undefined, false),
+    figure(`${who} mark-compacts at the fixed rate`, 'count', p.gc.majors, undefined, false),
+    figure(`${who} longest mark-compact`, 'ms', p.gc.majorMaxMs, undefined, false),
+  ];
+}
+
+/**
+ * Where a command's time goes (p50 / p99 per stage, ms), from the parent's timestamps and, with
+ * --stages, the hub's: publish -> gateway has the command (MQTT client, TCP, Aedes) -> device
+ * has the CoAP request (gateway, CoAP, UDP, the parent's loop) -> gateway publishes the reply
+ * (UDP, CoAP, LwM2M, translation) -> MQTT client has it (Aedes, TCP, the parent's loop).
+ */
+function stageBreakdown(log: [number, number, number, number][], hubIn?: ProbeResult['stamps'], hubOut?: ProbeResult['stamps']) {
+  const origin = performance.timeOrigin;
+  const cols: Record<string, number[]> = {};
+  const add = (k: string, v: number) => (cols[k] ??= []).push(v);
+  for (const [id, sent, dev, got] of log) {
+    const sentAbs = origin + sent;
+    const gin = hubIn?.in[id];
+    const gout = hubOut?.out[id];
+    if (gin !== undefined) {
+      add('publish -> gateway has the command', gin - sentAbs);
+      add('gateway has the command -> device has the CoAP request', dev - gin);
+    } else add('publish -> device has the CoAP request', dev - sentAbs);
+    if (gout !== undefined) {
+      add('device has the request -> gateway publishes the reply', gout - dev);
+      add('gateway publishes the reply -> MQTT client has it', got - gout);
+    } else add('device has the request -> MQTT client has the reply', got - dev);
+  }
+  return Object.entries(cols).flatMap(([k, v]) => {
+    v.sort((a, b) => a - b);
+    return [figure(`stage p50: ${k}`, 'ms', round(percentile(v, 50)), undefined, false), figure(`stage p99: ${k}`, 'ms', round(percentile(v, 99)), undefined, false)];
+  });
 }
 
 /** A redis-server on a free 127.0.0.1 port without persistence (--cluster); fails when redis-server is missing. */
