@@ -9,10 +9,10 @@
  * outstanding exchanges per peer and in total.
  */
 import { type Datagram, type PeerAddress, type Random, peerKeyOf } from '@m2mhub/core';
-import { LRUCache } from 'lru-cache';
 import type { CoapMessage } from './api';
 import { type ResponseParts, emptyMessage, encodeMessage, parseHeader, parseMessage, serializeMessage } from './codec';
 import { isRequestCode, isResponseCode } from './codes';
+import { type DedupKey, DedupTable } from './dedup';
 import { CoapErrors } from './errors';
 import type { CoapLimits, DerivedParameters } from './params';
 
@@ -48,14 +48,7 @@ export type LayerAction =
   | { t: 'stray-reset'; messageId: number; d: Datagram };
 
 /** Identifies a received message to answer (its deduplication entry; opaque to callers). */
-export type ExchangeKey = DedupEntry;
-
-interface DedupEntry {
-  expiresAt: number;
-  /** The reply to replay for a duplicate (piggybacked response, ACK or RST). */
-  reply: Uint8Array | undefined;
-  emptyAcked: boolean;
-}
+export type ExchangeKey = DedupKey;
 
 interface PeerState {
   active: number;
@@ -78,7 +71,7 @@ export interface LayerStats {
 }
 
 export class MessageLayer {
-  private readonly dedup: LRUCache<string, DedupEntry>;
+  private readonly dedup: DedupTable;
   private readonly outstanding = new Map<number, OutboundExchange>();
   private readonly timers = new Map<number, OutboundExchange>();
   private readonly peers = new Map<string, PeerState>();
@@ -105,7 +98,7 @@ export class MessageLayer {
     private readonly random: Random,
     private readonly onActivity?: (d: Datagram, msg: CoapMessage) => void,
   ) {
-    this.dedup = new LRUCache({ max: limits.dedupCacheSize });
+    this.dedup = new DedupTable(limits.dedupCacheSize);
     this.nextMid = random.int(0x10000);
   }
 
@@ -199,21 +192,15 @@ export class MessageLayer {
           return;
         }
         // RFC 7252 §4.5: deduplicate by peer + Message ID; replay the reply already sent.
-        const dkey = `${d.peerKey}#${msg.messageId}`;
-        // peek: entries expire by age, not by use, so recency is not updated.
-        const seen = this.dedup.peek(dkey);
-        if (seen && seen.expiresAt > now) {
+        const key = this.dedup.open(d.peerKey, msg.messageId, now, con ? this.params.exchangeLifetimeMs : this.params.nonLifetimeMs);
+        const dedup = this.dedup;
+        if (dedup.hits(key) > 0) {
           this.stats.duplicates++;
-          if (seen.reply) this.emit(out, seen.reply, d.peer);
-          else if (seen.emptyAcked) this.emit(out, emptyMessage('ACK', msg.messageId), d.peer);
+          const reply = dedup.reply(key);
+          if (reply) this.emit(out, reply, d.peer);
+          else if (dedup.emptyAcked(key)) this.emit(out, emptyMessage('ACK', msg.messageId), d.peer);
           return;
         }
-        const key: DedupEntry = {
-          expiresAt: now + (con ? this.params.exchangeLifetimeMs : this.params.nonLifetimeMs),
-          reply: undefined,
-          emptyAcked: false,
-        };
-        this.dedup.set(dkey, key);
         out.push(request ? { t: 'request', key, msg, d } : { t: 'response', key, msg, d });
       }
     }
@@ -233,9 +220,9 @@ export class MessageLayer {
     out: LayerAction[],
   ): OutboundExchange | undefined {
     const { code, token, options, payload } = response;
-    if (request.type === 'CON' && !key.emptyAcked) {
+    if (request.type === 'CON' && !this.dedup.emptyAcked(key)) {
       const data = encodeMessage('ACK', code, request.messageId, token, options, payload);
-      key.reply = data;
+      this.dedup.setReply(key, data);
       this.emit(out, data, peer);
       return undefined;
     }
@@ -243,7 +230,7 @@ export class MessageLayer {
       return this.send({ type: 'CON', code, messageId: 0, token, options, payload }, peer, now, out, undefined);
     }
     const data = encodeMessage('NON', code, this.mid(), token, options, payload);
-    key.reply = data;
+    this.dedup.setReply(key, data);
     this.emit(out, data, peer);
     return undefined;
   }
@@ -251,8 +238,8 @@ export class MessageLayer {
   /** RFC 7252 §5.2.2: acknowledge a CON request now, the response will follow separately. */
   ackEmpty(key: ExchangeKey, request: CoapMessage, peer: PeerAddress, out: LayerAction[]): void {
     if (request.type !== 'CON') return;
-    if (key.reply || key.emptyAcked) return;
-    key.emptyAcked = true;
+    if (this.dedup.reply(key) || this.dedup.emptyAcked(key)) return;
+    this.dedup.setEmptyAcked(key);
     this.emit(out, emptyMessage('ACK', request.messageId), peer);
   }
 
@@ -261,7 +248,7 @@ export class MessageLayer {
     if (accept && msg.type !== 'CON') return;
     const data = emptyMessage(accept ? 'ACK' : 'RST', msg.messageId);
     if (!accept) this.stats.rstSent++;
-    key.reply = data;
+    this.dedup.setReply(key, data);
     this.emit(out, data, peer);
   }
 
