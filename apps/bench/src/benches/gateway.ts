@@ -12,7 +12,9 @@
  * Args: --devices N (10000), --commands N (50000), --window N (1000), --rate N (5000),
  * --seconds N (5), --profile DIR (V8 CPU profile of the hub child), --semi-space MB (the hub
  * child's V8 young generation, `--max-semi-space-size`; Node's default when absent), --cluster
- * (two hub children on one redis-server: devices on A, MQTT on B).
+ * (two hub children on one redis-server: devices on A, MQTT on B), --stages (the hub stamps each
+ * command at the gateway: per-stage p50/p99), --gateway-config JSON (lwm2m keys merged into the
+ * gateway's config, e.g. '{"max_recorded_results":0}').
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
@@ -58,7 +60,13 @@ async function runChild(): Promise<void> {
   const gw = await lwm2mGatewayFactory().create({
     ...(redisUrl && nodeId ? { nodeId, clustered: true } : {}),
     name: 'lwm2m',
-    config: parseConfig({ udp: { bind: '127.0.0.1', port: 0 }, dtls: { enable: false }, auto_observe: false, request_timeout: 10 }),
+    config: parseConfig({
+      udp: { bind: '127.0.0.1', port: 0 },
+      dtls: { enable: false },
+      auto_observe: false,
+      request_timeout: 10,
+      ...(JSON.parse(process.env.GWB_GATEWAY_CONFIG ?? '{}') as Record<string, unknown>),
+    }),
     broker: gwBroker,
     store,
     events: new TypedEmitter(),
@@ -252,12 +260,14 @@ export default async function gatewayBench(args: string[]): Promise<BenchReport>
   const profileDir = pi >= 0 ? args[pi + 1] : undefined;
   const semiSpace = arg(args, 'semi-space', 0);
   const stages = args.includes('--stages');
+  const gci = args.indexOf('--gateway-config');
+  const gatewayConfig = gci >= 0 ? (args[gci + 1] ?? '{}') : undefined;
 
   const cluster = args.includes('--cluster');
   const redis = cluster ? await startRedis() : undefined;
   const forkHub = (env: Record<string, string>): ChildProcess =>
     fork(fileURLToPath(import.meta.url), [], {
-      env: { ...process.env, ...env, [CHILD_ENV]: '1', ...(stages ? { GWB_STAGES: '1' } : {}) },
+      env: { ...process.env, ...env, [CHILD_ENV]: '1', ...(stages ? { GWB_STAGES: '1' } : {}), ...(gatewayConfig ? { GWB_GATEWAY_CONFIG: gatewayConfig } : {}) },
       execArgv: [
         '--import',
         'tsx',
@@ -415,7 +425,7 @@ export default async function gatewayBench(args: string[]): Promise<BenchReport>
       peer: 'none (no other LwM2M<->MQTT gateway on this machine): absolute figures',
       startedAt,
       machine: { cpus: cpus().length, node: process.version },
-      params: { devices, commands, window, rate, seconds, semiSpaceMB: semiSpace || 'default', cluster },
+      params: { devices, commands, window, rate, seconds, semiSpaceMB: semiSpace || 'default', cluster, stages, gatewayConfig: gatewayConfig ?? 'default' },
       figures: [
         figure('round trips per second (window)', 'cmd/s', Math.round(tput), undefined, true),
         figure('hub CPU per command (window phase)', 'µs', round(cpuPerCommandUs), undefined, false),
