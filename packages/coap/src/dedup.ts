@@ -15,8 +15,12 @@
  *   one when `capacity` (the `dedupCacheSize` limit) is reached. O(1) amortised, no sweep timer.
  *   A lookup also checks the expiry, so an entry left past its lifetime (a NON entry behind a
  *   longer-lived CON entry) is never replayed.
+ * - the reply is kept as (buffer, offset, length), not as the view that was sent, so nothing
+ *   allocated per message survives the young generation (encoded replies are views on shared
+ *   64 KiB slabs, see codec.ts); an empty ACK or RST is kept as its kind alone.
  * The ring starts small and doubles up to `capacity`, so a quiet endpoint stays small.
  */
+import { emptyMessage } from './codec';
 
 /** Identifies one received message (its arrival sequence number); stale once evicted. */
 export type DedupKey = number;
@@ -29,6 +33,10 @@ interface Peer {
 }
 
 const INITIAL_RING = 256;
+const REPLY_NONE = 0;
+const REPLY_BYTES = 1;
+const REPLY_ACK = 2;
+const REPLY_RST = 3;
 
 function pow2AtLeast(n: number): number {
   let p = 1;
@@ -49,8 +57,12 @@ export class DedupTable {
   /** Bit 0: empty ACK sent (RFC 7252 §5.2.2). Bits 1-7: duplicates seen, saturating. */
   private flags!: Uint8Array;
   private owners!: (Peer | undefined)[];
-  private replies!: (Uint8Array | undefined)[];
-  /** The hash table: seq + 1 of a slot, 0 when free. Twice the ring length. */
+  /** What to replay: REPLY_NONE, REPLY_BYTES (bufs/offs/lens), REPLY_ACK or REPLY_RST. */
+  private kinds!: Uint8Array;
+  private bufs!: (ArrayBufferLike | undefined)[];
+  private offs!: Uint32Array;
+  private lens!: Uint32Array;
+  /** The hash table, twice the ring length in buckets: [seq + 1 (0 when free), peer id * 2^16 + MID]. */
   private table!: Float64Array;
   private tmask = 0;
   private headSeq = 0;
@@ -86,7 +98,8 @@ export class DedupTable {
     if (this.nextSeq - this.headSeq === this.len) this.grow();
     if (!p || p.refs === 0) {
       // New, or its last entry was evicted just now (and it left the map).
-      p ??= { key: peerKey, id: this.nextPeerId++ | 0, refs: 0 };
+      p ??= { key: peerKey, id: this.nextPeerId, refs: 0 };
+      this.nextPeerId = (this.nextPeerId + 1) & 0x7fffffff;
       this.peers.set(peerKey, p);
     }
     p.refs++;
@@ -97,8 +110,8 @@ export class DedupTable {
     this.mids[slot] = mid;
     this.flags[slot] = 0;
     this.owners[slot] = p;
-    this.replies[slot] = undefined;
-    this.tableInsert(seq, this.hash(p, mid));
+    this.kinds[slot] = REPLY_NONE;
+    this.tableInsert(seq, p.id, mid);
     return seq;
   }
 
@@ -108,15 +121,47 @@ export class DedupTable {
     return this.seqs[slot] === key && key >= this.headSeq ? this.flags[slot]! >> 1 : 0;
   }
 
+  /** The reply recorded for `key` (a fresh view), or undefined. */
   reply(key: DedupKey): Uint8Array | undefined {
     const slot = key & this.mask;
-    return this.seqs[slot] === key && key >= this.headSeq ? this.replies[slot] : undefined;
+    if (this.seqs[slot] !== key || key < this.headSeq) return undefined;
+    switch (this.kinds[slot]) {
+      case REPLY_BYTES:
+        return new Uint8Array(this.bufs[slot]!, this.offs[slot]!, this.lens[slot]!);
+      case REPLY_ACK:
+        return emptyMessage('ACK', this.mids[slot]!);
+      case REPLY_RST:
+        return emptyMessage('RST', this.mids[slot]!);
+      default:
+        return undefined;
+    }
   }
 
-  /** Records the reply to replay for duplicates; a no-op once the entry was evicted. */
+  /** Whether a reply is recorded for `key`. */
+  hasReply(key: DedupKey): boolean {
+    const slot = key & this.mask;
+    return this.seqs[slot] === key && key >= this.headSeq && this.kinds[slot] !== REPLY_NONE;
+  }
+
+  /**
+   * Records the reply to replay for duplicates; a no-op once the entry was evicted. The bytes
+   * must not change afterwards (they are referenced, not copied).
+   */
   setReply(key: DedupKey, data: Uint8Array): void {
     const slot = key & this.mask;
-    if (this.seqs[slot] === key && key >= this.headSeq) this.replies[slot] = data;
+    if (this.seqs[slot] !== key || key < this.headSeq) return;
+    this.kinds[slot] = REPLY_BYTES;
+    this.bufs[slot] = data.buffer;
+    this.offs[slot] = data.byteOffset;
+    this.lens[slot] = data.byteLength;
+  }
+
+  /** Records an Empty ACK or RST with the entry's Message ID as the reply (RFC 7252 §4.2, §4.3). */
+  setEmptyReply(key: DedupKey, type: 'ACK' | 'RST'): void {
+    const slot = key & this.mask;
+    if (this.seqs[slot] !== key || key < this.headSeq) return;
+    this.kinds[slot] = type === 'ACK' ? REPLY_ACK : REPLY_RST;
+    this.bufs[slot] = undefined;
   }
 
   emptyAcked(key: DedupKey): boolean {
@@ -144,61 +189,74 @@ export class DedupTable {
     this.mids = new Uint16Array(len);
     this.flags = new Uint8Array(len);
     this.owners = new Array<Peer | undefined>(len).fill(undefined);
-    this.replies = new Array<Uint8Array | undefined>(len).fill(undefined);
-    this.table = new Float64Array(len * 2);
+    this.kinds = new Uint8Array(len);
+    this.bufs = new Array<ArrayBufferLike | undefined>(len).fill(undefined);
+    this.offs = new Uint32Array(len);
+    this.lens = new Uint32Array(len);
+    this.table = new Float64Array(len * 4);
     this.tmask = len * 2 - 1;
   }
 
-  private hash(p: Peer, mid: number): number {
-    let h = Math.imul(p.id ^ Math.imul(mid + 1, 0x9e3779b1), 0x85ebca6b);
+  /** Home bucket of (peer id, Message ID). */
+  private hash(id: number, mid: number): number {
+    let h = Math.imul(id ^ Math.imul(mid + 1, 0x9e3779b1), 0x85ebca6b);
     h ^= h >>> 15;
     return h & this.tmask;
   }
 
-  /** The key of the live entry of (p, mid), or -1. */
+  /**
+   * The key of the live entry of (p, mid), or -1. A bucket holds the tag (peer id, MID) beside
+   * the sequence number, so a miss touches the table alone (one cache line, usually).
+   */
   private find(p: Peer, mid: number, now: number): number {
     const t = this.table;
-    let i = this.hash(p, mid);
+    const tag = p.id * 0x10000 + mid;
+    let i = this.hash(p.id, mid);
     for (;;) {
-      const v = t[i]!;
+      const v = t[2 * i]!;
       if (v === 0) return -1;
-      const seq = v - 1;
-      const slot = seq & this.mask;
-      if (this.owners[slot] === p && this.mids[slot] === mid && this.expires[slot]! > now) return seq;
+      if (t[2 * i + 1] === tag) {
+        const seq = v - 1;
+        const slot = seq & this.mask;
+        // Peer ids wrap at 2^31: the owner check makes a reused id harmless.
+        if (this.owners[slot] === p && this.expires[slot]! > now) return seq;
+      }
       i = (i + 1) & this.tmask;
     }
   }
 
-  private tableInsert(seq: number, home: number): void {
+  private tableInsert(seq: number, id: number, mid: number): void {
     const t = this.table;
-    let i = home;
-    while (t[i] !== 0) i = (i + 1) & this.tmask;
-    t[i] = seq + 1;
+    let i = this.hash(id, mid);
+    while (t[2 * i] !== 0) i = (i + 1) & this.tmask;
+    t[2 * i] = seq + 1;
+    t[2 * i + 1] = id * 0x10000 + mid;
   }
 
   /** Removes `seq` from the hash table, shifting later probes back (no tombstones). */
-  private tableRemove(seq: number, home: number): void {
+  private tableRemove(seq: number, id: number, mid: number): void {
     const t = this.table;
     const m = this.tmask;
-    let i = home;
-    while (t[i] !== seq + 1) {
-      if (t[i] === 0) return;
+    let i = this.hash(id, mid);
+    while (t[2 * i] !== seq + 1) {
+      if (t[2 * i] === 0) return;
       i = (i + 1) & m;
     }
     let j = i;
     for (;;) {
       j = (j + 1) & m;
-      const v = t[j]!;
+      const v = t[2 * j]!;
       if (v === 0) break;
-      const s = (v - 1) & this.mask;
-      const k = this.hash(this.owners[s]!, this.mids[s]!);
-      // Move t[j] into the hole at i unless its home lies cyclically in (i, j].
+      const tag = t[2 * j + 1]!;
+      const k = this.hash(Math.floor(tag / 0x10000), tag % 0x10000);
+      // Move bucket j into the hole at i unless its home lies cyclically in (i, j].
       if (i <= j ? k <= i || k > j : k <= i && k > j) {
-        t[i] = v;
+        t[2 * i] = v;
+        t[2 * i + 1] = tag;
         i = j;
       }
     }
-    t[i] = 0;
+    t[2 * i] = 0;
   }
 
   /** Drops the oldest entries that are expired, and the oldest one if the table is full. */
@@ -208,9 +266,9 @@ export class DedupTable {
       const slot = seq & this.mask;
       if (this.nextSeq - seq < this.cap && this.expires[slot]! > now) return;
       const p = this.owners[slot]!;
-      this.tableRemove(seq, this.hash(p, this.mids[slot]!));
+      this.tableRemove(seq, p.id, this.mids[slot]!);
       this.owners[slot] = undefined;
-      this.replies[slot] = undefined;
+      this.bufs[slot] = undefined;
       this.headSeq++;
       if (--p.refs === 0) this.peers.delete(p.key);
     }
@@ -218,7 +276,17 @@ export class DedupTable {
 
   /** Doubles the ring (and the hash table); entries keep their sequence numbers. */
   private grow(): void {
-    const old = { seqs: this.seqs, expires: this.expires, mids: this.mids, flags: this.flags, owners: this.owners, replies: this.replies, mask: this.mask };
+    const old = {
+      expires: this.expires,
+      mids: this.mids,
+      flags: this.flags,
+      owners: this.owners,
+      kinds: this.kinds,
+      bufs: this.bufs,
+      offs: this.offs,
+      lens: this.lens,
+      mask: this.mask,
+    };
     this.alloc(Math.min(this.len * 2, pow2AtLeast(this.cap)));
     for (let seq = this.headSeq; seq < this.nextSeq; seq++) {
       const o = seq & old.mask;
@@ -228,8 +296,11 @@ export class DedupTable {
       this.mids[n] = old.mids[o]!;
       this.flags[n] = old.flags[o]!;
       this.owners[n] = old.owners[o];
-      this.replies[n] = old.replies[o];
-      this.tableInsert(seq, this.hash(old.owners[o]!, old.mids[o]!));
+      this.kinds[n] = old.kinds[o]!;
+      this.bufs[n] = old.bufs[o];
+      this.offs[n] = old.offs[o]!;
+      this.lens[n] = old.lens[o]!;
+      this.tableInsert(seq, old.owners[o]!.id, old.mids[o]!);
     }
   }
 }

@@ -238,7 +238,7 @@ export class MessageLayer {
   /** RFC 7252 §5.2.2: acknowledge a CON request now, the response will follow separately. */
   ackEmpty(key: ExchangeKey, request: CoapMessage, peer: PeerAddress, out: LayerAction[]): void {
     if (request.type !== 'CON') return;
-    if (this.dedup.reply(key) || this.dedup.emptyAcked(key)) return;
+    if (this.dedup.hasReply(key) || this.dedup.emptyAcked(key)) return;
     this.dedup.setEmptyAcked(key);
     this.emit(out, emptyMessage('ACK', request.messageId), peer);
   }
@@ -248,7 +248,7 @@ export class MessageLayer {
     if (accept && msg.type !== 'CON') return;
     const data = emptyMessage(accept ? 'ACK' : 'RST', msg.messageId);
     if (!accept) this.stats.rstSent++;
-    this.dedup.setReply(key, data);
+    this.dedup.setEmptyReply(key, accept ? 'ACK' : 'RST');
     this.emit(out, data, peer);
   }
 

@@ -16,7 +16,19 @@ export interface UdpTransportOptions {
   sendBufferSize?: number;
   /** udp6 only: do not accept IPv4-mapped traffic. */
   ipv6Only?: boolean;
+  /**
+   * Peers whose PeerAddress and peerKey are kept and reused for their next datagrams (saves
+   * building both per datagram); the cache is emptied when it reaches this size. Default 10,000.
+   */
+  peerCacheSize?: number;
   logger?: Logger;
+}
+
+const DEFAULT_PEER_CACHE_SIZE = 10_000;
+
+interface CachedPeer {
+  readonly peer: PeerAddress;
+  readonly key: string;
 }
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
@@ -38,6 +50,9 @@ export class UdpTransport implements DatagramTransport {
   private handler: (d: Datagram) => void = () => {};
   private bound: PeerAddress | undefined;
   private readonly logger: Logger;
+  /** address -> port -> the frozen PeerAddress and its key, shared by every datagram of that peer. */
+  private readonly peerCache = new Map<string, Map<number, CachedPeer>>();
+  private peerCacheCount = 0;
 
   constructor(private readonly options: UdpTransportOptions = {}) {
     this.logger = options.logger ?? silentLogger;
@@ -53,11 +68,10 @@ export class UdpTransport implements DatagramTransport {
     const socket = createSocket({ type, ipv6Only: this.options.ipv6Only ?? false, lookup: literalLookup });
     this.socket = socket;
     socket.on('message', (buf, rinfo) => {
-      const family = rinfo.family === 'IPv6' ? 'IPv6' : 'IPv4';
       const data = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-      const peerKey = family === 'IPv6' ? `[${rinfo.address}]:${rinfo.port}` : `${rinfo.address}:${rinfo.port}`;
+      const c = this.peerOf(rinfo.address, rinfo.port, rinfo.family);
       try {
-        this.handler({ data, peer: { address: rinfo.address, port: rinfo.port, family }, peerKey });
+        this.handler({ data, peer: c.peer, peerKey: c.key });
       } catch (err) {
         // The handler must not throw; if it does, the socket survives.
         this.logger.error({ err }, 'datagram handler threw');
@@ -79,6 +93,27 @@ export class UdpTransport implements DatagramTransport {
         resolve();
       });
     });
+  }
+
+  private peerOf(address: string, port: number, fam: string): CachedPeer {
+    let byPort = this.peerCache.get(address);
+    const hit = byPort?.get(port);
+    if (hit) return hit;
+    if (this.peerCacheCount >= (this.options.peerCacheSize ?? DEFAULT_PEER_CACHE_SIZE)) {
+      this.peerCache.clear();
+      this.peerCacheCount = 0;
+      byPort = undefined;
+    }
+    const family = fam === 'IPv6' ? 'IPv6' : 'IPv4';
+    const peer: PeerAddress = Object.freeze({ address, port, family });
+    const c: CachedPeer = { peer, key: family === 'IPv6' ? `[${address}]:${port}` : `${address}:${port}` };
+    if (!byPort) {
+      byPort = new Map();
+      this.peerCache.set(address, byPort);
+    }
+    byPort.set(port, c);
+    this.peerCacheCount++;
+    return c;
   }
 
   send(data: Uint8Array, peer: PeerAddress): void {

@@ -60,3 +60,36 @@ test('RFC 7959: concurrent Block1 transfers are bounded (5.03 when full) and exp
   assert.equal(ok.code, '2.04');
   assert.equal(str(ok.payload), '40');
 });
+
+test('UdpTransport: the peer cache gives every datagram of a peer the same PeerAddress and peerKey, and stays bounded', async () => {
+  const { createSocket } = await import('node:dgram');
+  const t = new UdpTransport({ address: '127.0.0.1', port: 0, peerCacheSize: 2 });
+  const got: Datagram[] = [];
+  t.onDatagram((d) => got.push(d));
+  await t.start();
+  const socks = [createSocket('udp4'), createSocket('udp4'), createSocket('udp4')];
+  try {
+    await Promise.all(socks.map((s) => new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()))));
+    const port = t.address().port;
+    // Two rounds from three peers: the third peer overflows a cache of 2, which is emptied.
+    for (let round = 0; round < 2; round++) {
+      for (const s of socks) await new Promise<void>((r) => s.send(Uint8Array.of(round), port, '127.0.0.1', () => r()));
+    }
+    const deadline = Date.now() + 2000;
+    while (got.length < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(got.length, 6);
+    for (const d of got) {
+      assert.equal(d.peerKey, `${d.peer.address}:${d.peer.port}`);
+      assert.equal(d.peer.family, 'IPv4');
+      assert.ok(Object.isFrozen(d.peer));
+    }
+    const ports = socks.map((s) => s.address().port);
+    assert.deepEqual(
+      got.map((d) => d.peer.port),
+      [...ports, ...ports],
+    );
+  } finally {
+    for (const s of socks) s.close();
+    await t.close();
+  }
+});
