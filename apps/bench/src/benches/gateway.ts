@@ -88,8 +88,14 @@ async function runChild(): Promise<void> {
       const coap = (gw as unknown as { listenerStats?: () => unknown }).listenerStats?.();
       process.send!({ stats: { ...gw.stats(), coap }, rss: process.memoryUsage().rss });
     }
-    if (m === 'phase-start') probe.start();
-    if (m === 'phase-stop') process.send!({ probe: probe.stop() });
+    if (m === 'phase-start') {
+      probe.start();
+      if (process.env.GWB_ALLOC_PROF) void allocProfile.start();
+    }
+    if (m === 'phase-stop') {
+      const result = probe.stop();
+      void (process.env.GWB_ALLOC_PROF ? allocProfile.stop(process.env.GWB_ALLOC_PROF) : Promise.resolve()).then(() => process.send!({ probe: result }));
+    }
     if (m === 'exit') void gw.stop().then(() => broker.stop()).then(() => store.close()).then(() => process.exit(0));
   });
 }
@@ -107,6 +113,41 @@ interface ProbeResult {
   /** reqID -> epoch ms, when --stages asked for them (hub: command in, reply out). */
   stamps?: { in: Record<number, number>; out: Record<number, number> };
 }
+
+/**
+ * --alloc-prof FILE: V8's sampling heap profiler over the fixed-rate phase, counting objects the
+ * scavenger already freed too (what the young generation churns), summed per function into FILE.
+ */
+const allocProfile = {
+  session: undefined as import('node:inspector').Session | undefined,
+  async start() {
+    const { Session } = await import('node:inspector');
+    const session = new Session();
+    session.connect();
+    this.session = session;
+    const post = (method: string, params?: object) => new Promise((resolve, reject) => session.post(method, params ?? {}, (e, r) => (e ? reject(e) : resolve(r))));
+    await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  },
+  async stop(file: string) {
+    const session = this.session;
+    if (!session) return;
+    const { writeFileSync } = await import('node:fs');
+    const r = (await new Promise((resolve, reject) => session.post('HeapProfiler.stopSampling', (e, x) => (e ? reject(e) : resolve(x))))) as { profile: { head: HeapNode } };
+    session.disconnect();
+    interface HeapNode { callFrame: { functionName: string; url: string; lineNumber: number }; selfSize: number; children: HeapNode[] }
+    const self = new Map<string, number>();
+    let total = 0;
+    const walk = (n: HeapNode) => {
+      const k = `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(packages|apps)\//, '$1/')}:${n.callFrame.lineNumber + 1}`;
+      self.set(k, (self.get(k) ?? 0) + n.selfSize);
+      total += n.selfSize;
+      for (const c of n.children) walk(c);
+    };
+    walk(r.profile.head);
+    const rows = [...self].sort((a, b) => b[1] - a[1]).slice(0, 60);
+    writeFileSync(file, `total sampled ${total} bytes\n${rows.map(([k, v]) => `${((v / total) * 100).toFixed(1).padStart(5)}% ${k}`).join('\n')}\n`);
+  },
+};
 
 /** Event-loop delay and GC pauses of this process between start() and stop(); stage stamps when fed. */
 function phaseProbe() {
@@ -261,13 +302,15 @@ export default async function gatewayBench(args: string[]): Promise<BenchReport>
   const semiSpace = arg(args, 'semi-space', 0);
   const stages = args.includes('--stages');
   const gci = args.indexOf('--gateway-config');
+  const api = args.indexOf('--alloc-prof');
+  const allocProf = api >= 0 ? args[api + 1] : undefined;
   const gatewayConfig = gci >= 0 ? (args[gci + 1] ?? '{}') : undefined;
 
   const cluster = args.includes('--cluster');
   const redis = cluster ? await startRedis() : undefined;
   const forkHub = (env: Record<string, string>): ChildProcess =>
     fork(fileURLToPath(import.meta.url), [], {
-      env: { ...process.env, ...env, [CHILD_ENV]: '1', ...(stages ? { GWB_STAGES: '1' } : {}), ...(gatewayConfig ? { GWB_GATEWAY_CONFIG: gatewayConfig } : {}) },
+      env: { ...process.env, ...env, [CHILD_ENV]: '1', ...(stages ? { GWB_STAGES: '1' } : {}), ...(gatewayConfig ? { GWB_GATEWAY_CONFIG: gatewayConfig } : {}), ...(allocProf ? { GWB_ALLOC_PROF: allocProf } : {}) },
       execArgv: [
         '--import',
         'tsx',
@@ -303,6 +346,10 @@ export default async function gatewayBench(args: string[]): Promise<BenchReport>
     const registerMs = performance.now() - t0;
 
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { reconnectPeriod: 0 });
+    // MQTT.js leaves Nagle on: a burst of small PUBLISHes then waits for the hub's ACK of the
+    // first segment (the hub's listener sets TCP_NODELAY, as Mosquitto and emqtt-bench do).
+    // --nagle keeps MQTT.js's default to compare.
+    if (!args.includes('--nagle')) (client.stream as import('node:net').Socket).setNoDelay?.(true);
     const pending = new Map<number, number>();
     const rtts: number[] = [];
     let errors = 0;
@@ -425,7 +472,7 @@ export default async function gatewayBench(args: string[]): Promise<BenchReport>
       peer: 'none (no other LwM2M<->MQTT gateway on this machine): absolute figures',
       startedAt,
       machine: { cpus: cpus().length, node: process.version },
-      params: { devices, commands, window, rate, seconds, semiSpaceMB: semiSpace || 'default', cluster, stages, gatewayConfig: gatewayConfig ?? 'default' },
+      params: { devices, commands, window, rate, seconds, semiSpaceMB: semiSpace || 'default', cluster, stages, nagle: args.includes('--nagle'), gatewayConfig: gatewayConfig ?? 'default' },
       figures: [
         figure('round trips per second (window)', 'cmd/s', Math.round(tput), undefined, true),
         figure('hub CPU per command (window phase)', 'µs', round(cpuPerCommandUs), undefined, false),
