@@ -5,13 +5,14 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { type ApiPlugin, createApiServer, type HubStatus, type ListenerStatus } from '@m2mhub/admin-api';
+import { ApiAuth, type ApiPlugin, createApiServer, type HubStatus, type ListenerStatus } from '@m2mhub/admin-api';
 import { type AclSource, type Broker, createBroker, createRuleAuthProvider, type ListenerSpec, type PersistenceConfig } from '@m2mhub/broker';
 import { type Logger, silentLogger, systemRandom, systemScheduler } from '@m2mhub/core';
 import { createLevelStore, createMemoryStore, createRedisStore, type Store } from '@m2mhub/store';
 import type { HubConfig } from './config/index';
 import { resolveNodeId } from './config/node-id';
 import type { HubContext } from './context';
+import { printAdminBanner } from './admin-banner';
 import { HubErrors } from './errors';
 import { startGateways } from './gateways';
 import { seedUsers, storeAclSource, storeUserSource } from './users';
@@ -32,6 +33,8 @@ export interface HubDeps {
   logger?: Logger;
   /** Base for a relative data_dir and TLS file paths (default: process.cwd()). */
   cwd?: string;
+  /** Where a generated admin password is printed, once, outside the log (default: process.stderr). */
+  stderr?: { write(s: string): unknown };
 }
 
 function mqttListeners(c: HubConfig['mqtt'], base: string): ListenerSpec[] {
@@ -122,6 +125,23 @@ export async function startHub(config: HubConfig, deps: HubDeps = {}): Promise<H
     acl = await storeAclSource(store, config.mqtt.acl.rules);
     if (config.mqtt.auth.enabled) logger.info({ users: seeded }, 'MQTT authentication on');
 
+    // DESIGN.md §4: no fixed default password; admin_password or a generated one printed once.
+    let auth: ApiAuth | false = false;
+    if (config.api.enabled && config.api.auth.enabled) {
+      const a = config.api.auth;
+      auth = await ApiAuth.open({
+        store,
+        clock: systemScheduler,
+        tokenTtlSec: Math.max(1, Math.ceil(config.api.token_ttl)),
+        maxFailures: a.max_failures,
+        windowMs: Math.round(a.failure_window * 1000),
+        maxTracked: a.max_tracked_addresses,
+        maxApiKeys: a.max_api_keys,
+      });
+    } else if (config.api.enabled) {
+      logger.warn('REST API authentication is off (api.auth.enabled=false): anyone who reaches the API port can use it');
+    }
+
     const apiPlugins: ApiPlugin[] = [];
     let apiStarted = false;
     const context: HubContext = {
@@ -171,7 +191,7 @@ export async function startHub(config: HubConfig, deps: HubDeps = {}): Promise<H
     });
     if (config.api.enabled) {
       apiStarted = true;
-      api = await createApiServer({ status, plugins: apiPlugins, docs: config.api.docs, bodyLimit: config.api.body_limit, logger });
+      api = await createApiServer({ status, auth, plugins: apiPlugins, docs: config.api.docs, bodyLimit: config.api.body_limit, logger });
       const server = api;
       cleanups.push(() => server.close());
       try {
@@ -182,6 +202,14 @@ export async function startHub(config: HubConfig, deps: HubDeps = {}): Promise<H
         throw HubErrors.listenFailed(`api:http listener cannot listen on ${config.api.bind}:${config.api.port}: ${why}`, { cause: err });
       }
       logger.info({ bind: config.api.bind, port: (api.server.address() as AddressInfo).port }, 'REST API up');
+    }
+
+    if (auth) {
+      // Last step of a successful start, so a start-up failure (a busy port, a bad file) stays
+      // one line on stderr and the next start still creates the admin and prints its password.
+      const boot = await auth.users.bootstrap(config.admin_password);
+      if (boot.generated) printAdminBanner(deps.stderr ?? process.stderr, boot.generated);
+      if (boot.reset) logger.warn('REST API admin password replaced by the one from admin_password (M2MHUB_ADMIN_PASSWORD); older tokens revoked');
     }
 
     const ports: Record<string, number> = { ...broker.ports() };

@@ -14,7 +14,7 @@ export function createLogger(
     level,
     base: { service: 'm2mhub' },
     // Defence in depth: never print secrets even if a caller passes them.
-    redact: { paths: ['password', '*.password', 'passwordHash', '*.passwordHash', 'secret', '*.secret', 'psk', '*.psk'], censor: '***' },
+    redact: { paths: ['password', '*.password', 'passwordHash', '*.passwordHash', 'secret', '*.secret', 'psk', '*.psk', 'token', '*.token', 'api_secret', '*.api_secret', 'authorization', '*.authorization', '*.headers.authorization', 'admin_password', '*.admin_password'], censor: '***' },
   };
   const logger = usePretty
     ? pino(opts, pretty({ colorize: isTty, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', destination }))

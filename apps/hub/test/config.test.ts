@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { SeededRandom } from '@m2mhub/core/testing';
 import { walkFields } from '../src/config/schema';
 import { ConfigError, configReference, defaultConfig, hubSchema, loadConfig, startHub } from '../src/index';
-import { HOST, portEnv, ROOT, runHubExpectingExit, tempDir } from './helpers';
+import { adminAuth, HOST, portEnv, ROOT, runHubExpectingExit, TEST_ADMIN_PASSWORD, tempDir } from './helpers';
 
 describe('config', () => {
   it('DESIGN.md §1: defaults are the documented ports', () => {
@@ -97,6 +97,11 @@ describe('config', () => {
     assert.match(bad([], { M2MHUB_MQTT__TCP__PROT: '1' }), /unknown key mqtt\.tcp\.prot/);
     assert.match(bad(['--mqtt.auth.users', '[{"username":"a"}]']), /mqtt\.auth\.users/);
     assert.match(bad([], { M2MHUB_CLUSTER__REDIS__URL: 'http://user:hunter2@x' }), /cluster\.redis\.url = "\*\*\*"/);
+    // DESIGN.md §4: the admin password is a secret, never printed back.
+    assert.equal(
+      bad([], { M2MHUB_ADMIN_PASSWORD: 'hunter2' }),
+      'invalid config: admin_password = "***" (from env M2MHUB_ADMIN_PASSWORD) is not allowed: expected at least 8 and at most 1024 characters',
+    );
     assert.match(bad(['--config', '/nonexistent/m2mhub.json']), /cannot read config file \/nonexistent\/m2mhub\.json: ENOENT/);
   });
 
@@ -160,6 +165,7 @@ describe('config', () => {
     const dir = tempDir();
     const c = defaultConfig(hubSchema);
     c.data_dir = dir;
+    c.admin_password = TEST_ADMIN_PASSWORD;
     for (const l of [c.mqtt.tcp, c.mqtt.ws, c.api]) {
       l.port = 0;
       l.bind = HOST;
@@ -170,6 +176,10 @@ describe('config', () => {
       assert.ok(hub.status().listeners.every((l) => l.up));
       const r = await fetch(`http://${HOST}:${hub.ports['api:http']}/api/v5/status`);
       assert.equal(r.status, 200);
+      // DESIGN.md §4: admin_password from the config authenticates in-process hubs too.
+      const gw = `http://${HOST}:${hub.ports['api:http']}/api/v5/gateways`;
+      assert.equal((await fetch(gw)).status, 401);
+      assert.equal((await fetch(gw, { headers: adminAuth() })).status, 200);
       await hub.context.store.kv('test').put('k', 1);
     } finally {
       await hub.stop();

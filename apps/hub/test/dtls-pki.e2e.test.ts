@@ -10,7 +10,7 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { background, HOST, type HubProcess, portEnv, requireTool, run, runHubExpectingExit, spawnHub, tempDir } from './helpers';
+import { apiFetch, background, HOST, type HubProcess, portEnv, requireTool, run, runHubExpectingExit, spawnHub, tempDir } from './helpers';
 
 const LINKS = '</1/0>,</3/0>';
 
@@ -66,12 +66,12 @@ describe('hub: LwM2M over DTLS with certificates and raw public keys (issue #4)'
   });
 
   const putCredential = async (ep: string, body: unknown) => {
-    const r = await fetch(`${api}/credentials/${ep}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const r = await apiFetch(`${api}/credentials/${ep}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     assert.equal(r.status, 200, await r.text());
   };
   const register = (tool: string, ep: string, auth: string[]) =>
     run(tool, ['-m', 'post', '-t', '40', '-e', LINKS, '-B', '5', ...auth, `coaps://${HOST}:${dtlsPort}/rd?ep=${ep}&lt=60`], 15_000);
-  const registered = async (ep: string) => (await fetch(`${api}/clients/${ep}`)).status === 200;
+  const registered = async (ep: string) => (await apiFetch(`${api}/clients/${ep}`)).status === 200;
 
   it('RFC 5246 §7.4.6: a client certificate chained to cacertfile registers as its CN when {"x509":{}} is set; up/register shows it', async () => {
     await putCredential('dev-x509', { x509: {} });

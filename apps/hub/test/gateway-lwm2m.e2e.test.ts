@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 // apps/hub does not list @m2mhub/simulator as a dependency (its package.json is not ours): import the source.
 import { SimulatedDevice, startDevice, wakaamaProfile } from '@m2mhub/simulator';
 import type { CoapEndpoint } from '@m2mhub/coap';
-import { background, HOST, type HubProcess, portEnv, requireTool, run, spawnHub, tempDir } from './helpers';
+import { apiFetch, background, HOST, type HubProcess, portEnv, requireTool, run, spawnHub, tempDir } from './helpers';
 
 function parseLine(line: string): { topic: string; json: Record<string, unknown> } {
   const i = line.indexOf(' ');
@@ -80,12 +80,12 @@ describe('hub: LwM2M gateway walkthrough with mosquitto_sub/mosquitto_pub', () =
 
   it('admin API lists the client (EMQX GET /api/v5/gateways/lwm2m/clients)', async () => {
     const api = hub.ports['api:http'];
-    const res = await fetch(`http://${HOST}:${api}/api/v5/gateways/lwm2m/clients`);
+    const res = await apiFetch(`http://${HOST}:${api}/api/v5/gateways/lwm2m/clients`);
     if (res.status === 401) return assert.ok(true, 'API requires authentication; covered by the admin-api tests');
     assert.equal(res.status, 200);
     const body = (await res.json()) as { data: { clientid: string }[]; meta: { count: number } };
     assert.ok(body.data.some((c) => c.clientid === 'testlwm2mclient'));
-    const one = await fetch(`http://${HOST}:${api}/api/v5/gateways/lwm2m/clients/testlwm2mclient`);
+    const one = await apiFetch(`http://${HOST}:${api}/api/v5/gateways/lwm2m/clients/testlwm2mclient`);
     assert.equal(one.status, 200);
     assert.equal(((await one.json()) as { lifetime: number }).lifetime, 300);
   });
@@ -93,35 +93,35 @@ describe('hub: LwM2M gateway walkthrough with mosquitto_sub/mosquitto_pub', () =
   it('credentials: PUT /api/v5/gateways/lwm2m/credentials/{ep} stores a PSK that a GET never returns', async () => {
     const base = `http://${HOST}:${hub.ports['api:http']}/api/v5/gateways/lwm2m/credentials/dev-psk`;
     const key = '0123456789abcdef0123456789abcdef';
-    const put = await fetch(base, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ psk: { identity: 'dev-psk-id', key } }) });
+    const put = await apiFetch(base, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ psk: { identity: 'dev-psk-id', key } }) });
     if (put.status === 401) return assert.ok(true, 'API requires authentication; covered by the admin-api tests');
     assert.equal(put.status, 200);
-    const get = await fetch(base);
+    const get = await apiFetch(base);
     assert.equal(get.status, 200);
     const text = await get.text();
     assert.deepEqual(JSON.parse(text), { endpoint: 'dev-psk', psk: { identity: 'dev-psk-id' } });
     assert.ok(!text.includes(key));
-    const bad = await fetch(base, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ psk: { identity: 'x', key: 'not-hex' } }) });
+    const bad = await apiFetch(base, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ psk: { identity: 'x', key: 'not-hex' } }) });
     assert.equal(bad.status, 400);
-    assert.equal((await fetch(base, { method: 'DELETE' })).status, 204);
-    assert.equal((await fetch(base)).status, 404);
+    assert.equal((await apiFetch(base, { method: 'DELETE' })).status, 204);
+    assert.equal((await apiFetch(base)).status, 404);
   });
 
   it('EMQX GET /api/v5/gateways and PUT /api/v5/gateways/lwm2m {enable} switch the gateway at runtime', async () => {
     const api = `http://${HOST}:${hub.ports['api:http']}/api/v5`;
-    const list = await fetch(`${api}/gateways`);
+    const list = await apiFetch(`${api}/gateways`);
     if (list.status === 401) return assert.ok(true, 'API requires authentication; covered by the admin-api tests');
     assert.equal(list.status, 200);
     const gws = (await list.json()) as { name: string; status: string }[];
     assert.deepEqual(gws.map((g) => [g.name, g.status]), [['lwm2m', 'running']]);
-    const put = (enable: unknown) => fetch(`${api}/gateways/lwm2m`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ enable }) });
+    const put = (enable: unknown) => apiFetch(`${api}/gateways/lwm2m`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ enable }) });
     const off = await put(false);
     assert.equal(off.status, 200);
     assert.equal(((await off.json()) as { status: string }).status, 'stopped');
     assert.equal((await put('yes')).status, 400);
     const on = await put(true);
     assert.equal(((await on.json()) as { status: string; listeners: { running: boolean }[] }).status, 'running');
-    const info = (await (await fetch(`${api}/gateways/lwm2m`)).json()) as { config: { translators: { command: { topic: string } } } };
+    const info = (await (await apiFetch(`${api}/gateways/lwm2m`)).json()) as { config: { translators: { command: { topic: string } } } };
     assert.equal(info.config.translators.command.topic, `dn/$${'{'}endpoint_name}/#`);
   });
 });

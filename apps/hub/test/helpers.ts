@@ -48,6 +48,21 @@ export interface SpawnOptions {
   dataDir: string;
   args?: string[];
   env?: Record<string, string>;
+  /** The REST API admin password (M2MHUB_ADMIN_PASSWORD); default TEST_ADMIN_PASSWORD, false: unset (the hub generates one). */
+  adminPassword?: string | false;
+}
+
+/** What test hubs use as the `admin` password of the REST API (DESIGN.md §4). */
+export const TEST_ADMIN_PASSWORD = 'test-admin-password';
+
+/** Basic auth header for the test admin (RFC 7617). */
+export function adminAuth(password = TEST_ADMIN_PASSWORD): { authorization: string } {
+  return { authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` };
+}
+
+/** fetch with the test admin's Basic auth added to the headers. */
+export function apiFetch(url: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(url, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), ...adminAuth() } });
 }
 
 /** Env that binds every listener to 127.0.0.1 on a fresh free port. */
@@ -78,7 +93,14 @@ function cleanEnv(): Record<string, string> {
 
 /** Spawns `node --import tsx apps/hub/src/main.ts` and waits for its "m2mhub running" log line. */
 export async function spawnHub(opts: SpawnOptions): Promise<HubProcess> {
-  const env = { ...cleanEnv(), M2MHUB_DATA_DIR: opts.dataDir, M2MHUB_LOG__FORMAT: 'json', ...(opts.env ?? {}) };
+  const password = opts.adminPassword ?? TEST_ADMIN_PASSWORD;
+  const env = {
+    ...cleanEnv(),
+    M2MHUB_DATA_DIR: opts.dataDir,
+    M2MHUB_LOG__FORMAT: 'json',
+    ...(password === false ? {} : { M2MHUB_ADMIN_PASSWORD: password }),
+    ...(opts.env ?? {}),
+  };
   const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, ...(opts.args ?? [])], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];
   let err = '';

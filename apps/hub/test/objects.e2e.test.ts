@@ -11,7 +11,7 @@ import type { CoapEndpoint } from '@m2mhub/coap';
 import { ContentFormat, createObjectRegistry, parseObjectXml } from '@m2mhub/lwm2m';
 // apps/hub does not list @m2mhub/simulator as a dependency (its package.json is not ours): as the other hub e2e tests.
 import { deviceObject, ObjectTree, SimulatedDevice, startDevice } from '@m2mhub/simulator';
-import { background, HOST, type HubProcess, portEnv, requireTool, spawnHub, tempDir } from './helpers';
+import { apiFetch, background, HOST, type HubProcess, portEnv, requireTool, spawnHub, tempDir } from './helpers';
 
 function objectXml(id: number, name: string, items: string): string {
   return `<?xml version="1.0" encoding="utf-8"?>
@@ -59,10 +59,10 @@ describe('hub: object definitions API (issue #5)', () => {
     await hub?.kill('SIGTERM');
   });
 
-  const postXml = (body: string, type = 'application/xml') => fetch(base, { method: 'POST', headers: { 'content-type': type }, body });
+  const postXml = (body: string, type = 'application/xml') => apiFetch(base, { method: 'POST', headers: { 'content-type': type }, body });
 
   it('GET /objects lists built-in and xml_dir objects with id, name, version and source', async () => {
-    const r = await fetch(base);
+    const r = await apiFetch(base);
     assert.equal(r.status, 200);
     const { data } = (await r.json()) as { data: { id: number; name: string; version: string; source: string; origin?: string }[] };
     const device = data.find((o) => o.id === 3);
@@ -78,7 +78,7 @@ describe('hub: object definitions API (issue #5)', () => {
     const body = (await broken.json()) as { code: string; message: string };
     assert.equal(body.code, 'M2M_LWM2M_BAD_OBJECT_XML');
     assert.match(body.message, /uploaded XML: /);
-    const json = await fetch(base, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"x":1}' });
+    const json = await apiFetch(base, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"x":1}' });
     assert.equal(json.status, 415);
     // lwm2m.max_object_xml_size (default 1 MiB) bounds the body before it is parsed.
     const big = await postXml(`<!--${'x'.repeat(1024 * 1024)}-->`);
@@ -89,7 +89,7 @@ describe('hub: object definitions API (issue #5)', () => {
     const up = await postXml(VENDOR, 'text/xml; charset=utf-8');
     assert.equal(up.status, 201, await up.clone().text());
     assert.deepEqual(await up.json(), { data: [{ id: 32769, name: 'Vendor Sensor', version: '1.0', source: 'user' }] });
-    const got = (await (await fetch(`${base}/32769`)).json()) as { name: string; source: string; resources: { id: number; name: string; type: string }[] };
+    const got = (await (await apiFetch(`${base}/32769`)).json()) as { name: string; source: string; resources: { id: number; name: string; type: string }[] };
     assert.equal(got.source, 'user');
     assert.deepEqual(
       got.resources.map((r) => [r.id, r.name, r.type]),
@@ -151,24 +151,24 @@ describe('hub: object definitions API (issue #5)', () => {
     endpoint = undefined;
     await hub.kill('SIGTERM');
     await start();
-    const after = (await (await fetch(`${base}/32769`)).json()) as { name: string; source: string };
+    const after = (await (await apiFetch(`${base}/32769`)).json()) as { name: string; source: string };
     assert.deepEqual([after.name, after.source], ['Vendor Sensor', 'user']);
-    assert.equal((await fetch(`${base}/32769`, { method: 'DELETE' })).status, 204);
-    assert.equal((await fetch(`${base}/32769`)).status, 404);
-    assert.equal((await fetch(`${base}/3`, { method: 'DELETE' })).status, 409);
-    assert.equal((await fetch(`${base}/abc`)).status, 404);
+    assert.equal((await apiFetch(`${base}/32769`, { method: 'DELETE' })).status, 204);
+    assert.equal((await apiFetch(`${base}/32769`)).status, 404);
+    assert.equal((await apiFetch(`${base}/3`, { method: 'DELETE' })).status, 409);
+    assert.equal((await apiFetch(`${base}/abc`)).status, 404);
   });
 
   it('POST /objects/reload re-reads xml_dir: a new file is loaded, a broken one listed in errors', async () => {
     writeFileSync(join(xmlDir, 'new.xml'), objectXml(32771, 'New Object', item(5, 'Count', 'Integer')));
     writeFileSync(join(xmlDir, 'broken.xml'), '<LWM2M><Object>');
-    const r = await fetch(`${base}/reload`, { method: 'POST' });
+    const r = await apiFetch(`${base}/reload`, { method: 'POST' });
     assert.equal(r.status, 200);
     const body = (await r.json()) as { loaded: number; errors: { file: string; message: string }[] };
     assert.equal(body.loaded, 2);
     assert.equal(body.errors.length, 1);
     assert.match(body.errors[0]!.file, /broken\.xml$/);
-    const o = (await (await fetch(`${base}/32771`)).json()) as { name: string; source: string };
+    const o = (await (await apiFetch(`${base}/32771`)).json()) as { name: string; source: string };
     assert.deepEqual([o.name, o.source], ['New Object', 'user']);
   });
 });

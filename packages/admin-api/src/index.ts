@@ -1,3 +1,10 @@
+export { ADMIN_USER, AdminUsers, type BootstrapResult } from './auth/admin-users';
+export { ApiAuth, type ApiAuthOptions, type Principal } from './auth/api-auth';
+export { type ApiKeyInfo, ApiKeys } from './auth/api-keys';
+export { AUTH_REALM, PUBLIC_ROUTE } from './auth/hook';
+export { LoginLimiter, type LoginLimiterOptions } from './auth/rate-limit';
+export { MAX_TOKEN_LENGTH, signToken, type TokenClaims, verifyToken } from './auth/token';
+export { ApiErrors } from './errors';
 export { statusPlugin, type StatusPluginOptions } from './plugins/status';
 export { API_PREFIX, type ApiPlugin, type ApiServerOptions, createApiServer } from './server';
 export type { HubStatus, ListenerStatus } from './types';

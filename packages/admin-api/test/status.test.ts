@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FastifyPluginAsync } from 'fastify';
-import { createApiServer, type HubStatus } from '../src/index';
+import { createMemoryStore } from '@m2mhub/store';
+import { FakeScheduler } from '@m2mhub/core/testing';
+import { ApiAuth, createApiServer, type HubStatus } from '../src/index';
 
 describe('admin-api', () => {
   it('GET /api/v5/status is 503 until every enabled listener is up, then 200, over a real socket', async () => {
@@ -13,7 +15,12 @@ describe('admin-api', () => {
         { name: 'mqtt:tls', protocol: 'mqtt', transport: 'tls', bind: '127.0.0.1', port: 2, enabled: false, up: false },
       ],
     };
-    const app = await createApiServer({ status: () => st });
+    // Status and /api-docs stay public with authentication on (DESIGN.md §4).
+    const store = createMemoryStore();
+    await store.open();
+    const auth = await ApiAuth.open({ store, clock: new FakeScheduler() });
+    await auth.users.bootstrap('admin-password');
+    const app = await createApiServer({ status: () => st, auth });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     try {
@@ -34,6 +41,7 @@ describe('admin-api', () => {
       assert.ok(((await docs.json()) as { paths: Record<string, unknown> }).paths['/api/v5/status']);
     } finally {
       await app.close();
+      await store.close();
     }
   });
 
@@ -43,7 +51,7 @@ describe('admin-api', () => {
         hi: opts.who,
       }));
     };
-    const app = await createApiServer({ status: () => ({ version: 't', uptime: 0, listeners: [] }), plugins: [{ plugin: hello, options: { who: 'x' } }] });
+    const app = await createApiServer({ status: () => ({ version: 't', uptime: 0, listeners: [] }), auth: false, plugins: [{ plugin: hello, options: { who: 'x' } }] });
     const r = await app.inject({ method: 'GET', url: '/api/v5/hello' });
     assert.deepEqual(r.json(), { hi: 'x' });
     assert.equal((await app.inject({ method: 'GET', url: '/api/v5/nope' })).statusCode, 404);

@@ -5,13 +5,14 @@
 import { lwm2mSection } from './lwm2m';
 import { mqttSection } from './mqtt';
 import { dirPath, type ConfigOf } from './schema';
-import { apiSection, clusterSection, logSection, shutdownSection, storeSection } from './sections';
+import { adminPasswordField, apiSection, clusterSection, logSection, shutdownSection, storeSection } from './sections';
 
 export const hubSchema = {
   data_dir: dirPath('./data', 'directory holding all durable state (store, MQTT sessions)'),
   mqtt: mqttSection,
   lwm2m: lwm2mSection,
   api: apiSection,
+  admin_password: adminPasswordField,
   store: storeSection,
   cluster: clusterSection,
   log: logSection,

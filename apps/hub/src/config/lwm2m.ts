@@ -27,7 +27,7 @@ function field<T>(def: T, description: string, allowed: string, parse: (raw: unk
 }
 
 /** Seconds, from a number or an EMQX duration string ("93s", "500ms", "5m", "1h", "1d"). */
-function duration(def: number, description: string): Field<number> {
+export function duration(def: number, description: string): Field<number> {
   return field(def, description, 'seconds or a duration like "93s", "5m", "1h"', (v) => {
     const n = typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v;
     return parseDuration('value', n);

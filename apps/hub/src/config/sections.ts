@@ -1,4 +1,5 @@
 /** The small sections: api, store, cluster, log, shutdown. */
+import { duration } from './lwm2m';
 import { NODE_ID_RE } from './node-id';
 import { bool, host, int, oneOf, optional, port } from './schema';
 
@@ -8,7 +9,21 @@ export const apiSection = {
   bind: host('0.0.0.0', 'REST API bind address'),
   docs: bool(true, 'serve OpenAPI and Swagger UI at /api-docs'),
   body_limit: int(1024 * 1024, 1024, 64 * 1024 * 1024, 'largest request body in bytes'),
+  token_ttl: duration(3600, 'lifetime of a Bearer token from POST /api/v5/login'),
+  auth: {
+    enabled: bool(true, 'require credentials on every API route but /api/v5/status, /api/v5/login and /api-docs (off: development only)'),
+    max_failures: int(5, 1, 1_000_000, 'failed password checks (login or Basic) per source address before it is refused for the rest of failure_window'),
+    failure_window: duration(60, 'window counted from an address\'s first failed password check'),
+    max_tracked_addresses: int(10_000, 1, 10_000_000, 'most source addresses the failed-login limiter remembers (oldest forgotten first)'),
+    max_api_keys: int(100, 0, 100_000, 'most API keys'),
+  },
 };
+
+/** `admin_password` (env M2MHUB_ADMIN_PASSWORD): sets the `admin` user's password at start-up; never shown. */
+export const adminPasswordField = optional(
+  'password of the REST API user admin; unset on first start: a random one is generated and printed once to stderr; set later and different: it replaces the stored one (recovery)',
+  { allowed: 'at least 8 and at most 1024 characters', check: (s) => s.length >= 8 && s.length <= 1024, secret: true },
+);
 
 export const storeSection = {
   backend: oneOf(['level', 'memory'] as const, 'level', 'durable store: level (<data_dir>/store) or memory (lost on exit); Redis when cluster.redis.url is set'),

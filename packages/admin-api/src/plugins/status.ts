@@ -3,6 +3,7 @@
  * stopping), with the listener list either way. Used by the Docker HEALTHCHECK.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import { PUBLIC_ROUTE } from '../auth/hook';
 import type { HubStatus } from '../types';
 
 export interface StatusPluginOptions {
@@ -40,8 +41,11 @@ export const statusPlugin: FastifyPluginAsync<StatusPluginOptions> = async (app,
   app.get(
     '/status',
     {
+      // Public, as EMQX's /status: the Docker HEALTHCHECK and load balancers call it without credentials.
+      config: PUBLIC_ROUTE,
       schema: {
         tags: ['status'],
+        security: [],
         summary: 'Hub status: every listener and whether it is up',
         response: { 200: statusSchema, 503: statusSchema },
       },

@@ -1,0 +1,157 @@
+/** REST API authentication (DESIGN.md §4): tokens, the failed-login limiter, and the hook over a real socket. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { FakeScheduler } from '@m2mhub/core/testing';
+import { createMemoryStore, type Store } from '@m2mhub/store';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { ApiAuth, createApiServer, LoginLimiter, signToken, verifyToken } from '../src/index';
+
+const PASSWORD = 'correct horse battery';
+const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+
+describe('token (RFC 7519 HS256)', () => {
+  const key = Buffer.alloc(32, 7);
+  it('RFC 7519 §4.1.4: valid until exp, refused on and after it', () => {
+    const t = signToken(key, { sub: 'admin', gen: 1, iat: 100, exp: 160 });
+    assert.deepEqual(verifyToken(key, t, 159), { sub: 'admin', gen: 1, iat: 100, exp: 160 });
+    assert.equal(verifyToken(key, t, 160), undefined);
+  });
+  it('RFC 7518 §3.2: another key, a changed payload, alg none or junk are refused', () => {
+    const t = signToken(key, { sub: 'admin', gen: 1, iat: 100, exp: 160 });
+    assert.equal(verifyToken(Buffer.alloc(32, 8), t, 120), undefined);
+    const [h, , s] = t.split('.');
+    const forged = Buffer.from(JSON.stringify({ sub: 'root', gen: 1, iat: 100, exp: 9e9 })).toString('base64url');
+    assert.equal(verifyToken(key, `${h}.${forged}.${s}`, 120), undefined);
+    const none = Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url');
+    assert.equal(verifyToken(key, `${none}.${forged}.`, 120), undefined);
+    for (const junk of ['', '.', '..', 'a.b.c', 'x'.repeat(10_000), `${t}.x`]) assert.equal(verifyToken(key, junk, 120), undefined);
+  });
+});
+
+describe('LoginLimiter', () => {
+  it('blocks an address after maxFailures within the window until the window ends (fake clock)', () => {
+    const clock = new FakeScheduler();
+    const l = new LoginLimiter(clock, { maxFailures: 3, windowMs: 10_000 });
+    for (let i = 0; i < 3; i++) {
+      assert.equal(l.blockedFor('a'), 0);
+      l.fail('a');
+      clock.advance(1000);
+    }
+    assert.equal(l.blockedFor('a'), 7000);
+    assert.equal(l.blockedFor('b'), 0);
+    clock.advance(6999);
+    assert.equal(l.blockedFor('a'), 1);
+    clock.advance(1);
+    assert.equal(l.blockedFor('a'), 0);
+  });
+  it('bounds the addresses it tracks, dropping the oldest', () => {
+    const l = new LoginLimiter(new FakeScheduler(), { maxFailures: 1, maxTracked: 100 });
+    for (let i = 0; i < 10_000; i++) l.fail(`10.0.${i >> 8}.${i & 255}`);
+    assert.equal(l.size, 100);
+    assert.ok(l.blockedFor('10.0.39.15') > 0);
+    assert.equal(l.blockedFor('10.0.0.0'), 0);
+  });
+});
+
+describe('admin-api authentication over a real socket', () => {
+  let store: Store;
+  let clock: FakeScheduler;
+  let auth: ApiAuth;
+  let app: FastifyInstance;
+  let base: string;
+  const secret: FastifyPluginAsync = async (a) => {
+    a.put('/gateways/lwm2m/credentials/:ep', async () => ({ ok: true }));
+  };
+  before(async () => {
+    store = createMemoryStore();
+    await store.open();
+    clock = new FakeScheduler(0, Date.now());
+    auth = await ApiAuth.open({ store, clock, tokenTtlSec: 60, maxFailures: 3, windowMs: 60_000 });
+    assert.deepEqual(await auth.users.bootstrap(PASSWORD), { reset: false });
+    app = await createApiServer({ status: () => ({ version: 't', uptime: 0, listeners: [] }), auth, plugins: [{ plugin: secret }] });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/v5`;
+  });
+  after(async () => {
+    await app.close();
+    await store.close();
+  });
+  const put = (auth?: string) => fetch(`${base}/gateways/lwm2m/credentials/x`, { method: 'PUT', ...(auth ? { headers: { authorization: auth } } : {}) });
+
+  it('RFC 7235 §3.1: a plugin route without credentials is 401 with {code, message} and WWW-Authenticate; unknown routes too', async () => {
+    const r = await put();
+    assert.equal(r.status, 401);
+    assert.match(r.headers.get('www-authenticate') ?? '', /^Basic realm="m2mhub".*Bearer realm="m2mhub"/);
+    assert.deepEqual(await r.json(), { code: 'M2M_API_UNAUTHORIZED', message: 'authentication required' });
+    assert.equal((await fetch(`${base}/nope`)).status, 401);
+    assert.equal((await fetch(`${base}/nope`, { headers: { authorization: basic('admin', PASSWORD) } })).status, 404);
+    assert.equal((await put('Digest x')).status, 401);
+    assert.equal((await put('Basic !!!')).status, 401);
+  });
+
+  it('RFC 7617: Basic with the admin password works; /status, /api-docs stay public', async () => {
+    assert.equal((await put(basic('admin', PASSWORD))).status, 200);
+    assert.equal((await fetch(`${base}/status`)).status, 200);
+    const docs = (await (await fetch(`${base.replace('/api/v5', '')}/api-docs/json`)).json()) as { components: { securitySchemes: object } };
+    assert.deepEqual(Object.keys(docs.components.securitySchemes), ['basicAuth', 'bearerAuth']);
+  });
+
+  it('RFC 6750 §2.1: login gives a Bearer token that works until it expires; a password change revokes it', async () => {
+    const r = await fetch(`${base}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
+    assert.equal(r.status, 200);
+    const { token, expires_in } = (await r.json()) as { token: string; expires_in: number };
+    assert.equal(expires_in, 60);
+    assert.equal((await put(`Bearer ${token}`)).status, 200);
+    clock.advance(60_000);
+    const expired = await put(`Bearer ${token}`);
+    assert.equal(expired.status, 401);
+    assert.match(expired.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
+    assert.equal(((await expired.json()) as { code: string }).code, 'M2M_API_BAD_TOKEN');
+    const t2 = (await auth.login('admin', PASSWORD, 'x')).token;
+    assert.equal((await put(`Bearer ${t2}`)).status, 200);
+    await auth.users.setPassword('admin', `${PASSWORD}!`);
+    assert.equal((await put(`Bearer ${t2}`)).status, 401);
+    await auth.users.setPassword('admin', PASSWORD);
+  });
+
+  it('API keys: create (secret once), Basic api_key:api_secret, list without secrets, an API key cannot manage keys, delete -> 401', async () => {
+    const admin = { authorization: basic('admin', PASSWORD), 'content-type': 'application/json' };
+    const c = await fetch(`${base}/api_key`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'ci' }) });
+    assert.equal(c.status, 200);
+    const k = (await c.json()) as { name: string; api_key: string; api_secret: string };
+    assert.equal(k.name, 'ci');
+    assert.equal((await fetch(`${base}/api_key`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'ci' }) })).status, 409);
+    assert.equal((await fetch(`${base}/api_key`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'bad name' }) })).status, 400);
+    assert.equal((await put(basic(k.api_key, k.api_secret))).status, 200);
+    const list = await (await fetch(`${base}/api_key`, { headers: admin })).text();
+    assert.ok(list.includes(k.api_key) && !list.includes(k.api_secret) && !list.includes('secretHash'));
+    const asKey = await fetch(`${base}/api_key`, { headers: { authorization: basic(k.api_key, k.api_secret) } });
+    assert.equal(asKey.status, 403);
+    const del = () => fetch(`${base}/api_key/ci`, { method: 'DELETE', headers: { authorization: admin.authorization } });
+    assert.equal((await del()).status, 204);
+    assert.equal((await del()).status, 404);
+    assert.equal((await put(basic(k.api_key, k.api_secret))).status, 401);
+  });
+
+  it('a malformed login body is 400 without echoing it (V8 JSON errors quote the input)', async () => {
+    const r = await fetch(`${base}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"admin","password":hunter2secret}' });
+    assert.equal(r.status, 400);
+    assert.ok(!(await r.text()).includes('hunter2'));
+  });
+
+  it('brute force: after max_failures bad passwords from one address, even the right one is 429 until the window ends', async () => {
+    clock.advance(120_000);
+    const login = (password: string) => fetch(`${base}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+    // One failure was counted by the deleted API key above; the window has passed since.
+    for (let i = 0; i < 2; i++) assert.equal((await login(`guess${i}`)).status, 401);
+    assert.equal((await put(basic('admin', 'guess'))).status, 401);
+    const blocked = await login(PASSWORD);
+    assert.equal(blocked.status, 429);
+    assert.equal(blocked.headers.get('retry-after'), '60');
+    assert.equal(((await blocked.json()) as { code: string }).code, 'M2M_API_TOO_MANY_ATTEMPTS');
+    assert.equal((await put(basic('admin', PASSWORD))).status, 429);
+    assert.equal((await fetch(`${base}/status`)).status, 200);
+    clock.advance(60_000);
+    assert.equal((await login(PASSWORD)).status, 200);
+  });
+});
