@@ -137,6 +137,8 @@ export async function startHub(config: HubConfig, deps: HubDeps = {}): Promise<H
         windowMs: Math.round(a.failure_window * 1000),
         maxTracked: a.max_tracked_addresses,
         maxApiKeys: a.max_api_keys,
+        cacheTtlMs: Math.round(a.cache_ttl * 1000),
+        cacheMaxEntries: a.cache_max_entries,
       });
     } else if (config.api.enabled) {
       logger.warn('REST API authentication is off (api.auth.enabled=false): anyone who reaches the API port can use it');

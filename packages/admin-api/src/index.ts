@@ -3,6 +3,7 @@ export { ApiAuth, type ApiAuthOptions, type Principal } from './auth/api-auth';
 export { type ApiKeyInfo, ApiKeys } from './auth/api-keys';
 export { AUTH_REALM, PUBLIC_ROUTE } from './auth/hook';
 export { LoginLimiter, type LoginLimiterOptions } from './auth/rate-limit';
+export { VerifiedCache, type VerifiedCacheOptions } from './auth/verified-cache';
 export { MAX_TOKEN_LENGTH, signToken, type TokenClaims, verifyToken } from './auth/token';
 export { ApiErrors } from './errors';
 export { statusPlugin, type StatusPluginOptions } from './plugins/status';

@@ -1,10 +1,11 @@
 /** REST API authentication (DESIGN.md §4): tokens, the failed-login limiter, and the hook over a real socket. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { FakeScheduler } from '@m2mhub/core/testing';
 import { createMemoryStore, type Store } from '@m2mhub/store';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { ApiAuth, createApiServer, LoginLimiter, signToken, verifyToken } from '../src/index';
+import { isM2MError } from '@m2mhub/core';
+import { FakeScheduler, SeededRandom } from '@m2mhub/core/testing';
+import { ApiAuth, createApiServer, LoginLimiter, signToken, VerifiedCache, verifyToken } from '../src/index';
 
 const PASSWORD = 'correct horse battery';
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
@@ -50,6 +51,47 @@ describe('LoginLimiter', () => {
     assert.equal(l.size, 100);
     assert.ok(l.blockedFor('10.0.39.15') > 0);
     assert.equal(l.blockedFor('10.0.0.0'), 0);
+  });
+});
+
+describe('VerifiedCache', () => {
+  it('trusts a verified password for ttl, then forgets it; bounded', () => {
+    const clock = new FakeScheduler();
+    const c = new VerifiedCache(clock, { cacheTtlMs: 1000, cacheMaxEntries: 10 });
+    c.set('admin', 'pw', 3);
+    assert.equal(c.get('admin', 'pw'), 3);
+    assert.equal(c.get('admin', 'pw2'), undefined);
+    assert.equal(c.get('admin2', 'pw'), undefined);
+    clock.advance(1000);
+    assert.equal(c.get('admin', 'pw'), undefined);
+    for (let i = 0; i < 100; i++) c.set('u', `p${i}`, 1);
+    assert.equal(c.size, 10);
+    assert.equal(c.get('u', 'p99'), 1);
+  });
+});
+
+describe('ApiAuth.authenticate fuzz', () => {
+  it('random Authorization headers only ever give a principal or a typed 401/429 error', async () => {
+    const store = createMemoryStore();
+    await store.open();
+    const auth = await ApiAuth.open({ store, clock: new FakeScheduler(), maxFailures: 1_000_000 });
+    await auth.users.bootstrap('fuzz-password');
+    const rnd = new SeededRandom(11);
+    const pieces = ['Basic ', 'Bearer ', 'basic', 'bearer  ', ' ', ':', 'admin', 'YWRtaW46', '=', '.', 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9', '\u0000', 'x'.repeat(9000), '%', 'é'];
+    try {
+      for (let i = 0; i < 300; i++) {
+        let h = '';
+        for (let j = rnd.int(5); j >= 0; j--) h += pieces[rnd.int(pieces.length)]!;
+        if (rnd.float() < 0.3) h += Buffer.from(rnd.bytes(rnd.int(40))).toString(rnd.float() < 0.5 ? 'base64' : 'latin1');
+        try {
+          await auth.authenticate(h, '10.0.0.1');
+        } catch (err) {
+          assert.ok(isM2MError(err) && [401, 429].includes(err.wire.http ?? 0), `${JSON.stringify(h.slice(0, 80))}: ${String(err)}`);
+        }
+      }
+    } finally {
+      await store.close();
+    }
   });
 });
 
@@ -109,8 +151,12 @@ describe('admin-api authentication over a real socket', () => {
     assert.equal(((await expired.json()) as { code: string }).code, 'M2M_API_BAD_TOKEN');
     const t2 = (await auth.login('admin', PASSWORD, 'x')).token;
     assert.equal((await put(`Bearer ${t2}`)).status, 200);
+    assert.equal((await put(basic('admin', PASSWORD))).status, 200);
     await auth.users.setPassword('admin', `${PASSWORD}!`);
     assert.equal((await put(`Bearer ${t2}`)).status, 401);
+    // Regression guard: the verified-password cache must not keep the old password working.
+    assert.equal((await put(basic('admin', PASSWORD))).status, 401);
+    assert.equal((await put(basic('admin', `${PASSWORD}!`))).status, 200);
     await auth.users.setPassword('admin', PASSWORD);
   });
 

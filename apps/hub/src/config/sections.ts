@@ -16,6 +16,8 @@ export const apiSection = {
     failure_window: duration(60, 'window counted from an address\'s first failed password check'),
     max_tracked_addresses: int(10_000, 1, 10_000_000, 'most source addresses the failed-login limiter remembers (oldest forgotten first)'),
     max_api_keys: int(100, 0, 100_000, 'most API keys'),
+    cache_ttl: duration(60, 'how long a verified admin password is trusted for Basic auth without running scrypt again (0: always run it); a password change voids it'),
+    cache_max_entries: int(1000, 0, 1_000_000, 'most verified admin credentials remembered (oldest forgotten first)'),
   },
 };
 

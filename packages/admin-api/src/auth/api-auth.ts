@@ -12,6 +12,7 @@ import { AdminUsers, MAX_PASSWORD_LENGTH } from './admin-users';
 import { ApiKeys } from './api-keys';
 import { LoginLimiter, type LoginLimiterOptions } from './rate-limit';
 import { signToken, verifyToken } from './token';
+import { VerifiedCache, type VerifiedCacheOptions } from './verified-cache';
 
 export const AUTH_NAMESPACE = 'api.auth';
 
@@ -22,7 +23,7 @@ export interface Principal {
   name: string;
 }
 
-export interface ApiAuthOptions extends LoginLimiterOptions {
+export interface ApiAuthOptions extends LoginLimiterOptions, VerifiedCacheOptions {
   store: Store;
   /** `now()` for the limiter, `wallNow()` for token times. */
   clock: Clock;
@@ -37,6 +38,7 @@ export class ApiAuth {
   readonly keys: ApiKeys;
   readonly limiter: LoginLimiter;
   readonly tokenTtlSec: number;
+  private readonly verified: VerifiedCache;
 
   private constructor(
     private readonly clock: Clock,
@@ -47,6 +49,7 @@ export class ApiAuth {
     this.keys = new ApiKeys(opts.store, opts.maxApiKeys ?? 100, () => clock.wallNow());
     this.limiter = new LoginLimiter(clock, opts);
     this.tokenTtlSec = opts.tokenTtlSec ?? 3600;
+    this.verified = new VerifiedCache(clock, opts);
   }
 
   /**
@@ -107,8 +110,17 @@ export class ApiAuth {
     this.checkNotBlocked(address);
     const keyName = await this.keys.verify(id, secret);
     if (keyName !== undefined) return { kind: 'api_key', name: keyName };
+    const cachedGen = this.verified.get(id, secret);
+    if (cachedGen !== undefined) {
+      // Still the same password generation: a change since then voids the cached check.
+      const u = await this.users.get(id);
+      if (u && u.gen === cachedGen) return { kind: 'admin', name: u.username };
+    }
     const user = await this.users.verify(id, secret);
-    if (user) return { kind: 'admin', name: user.username };
+    if (user) {
+      this.verified.set(id, secret, user.gen);
+      return { kind: 'admin', name: user.username };
+    }
     this.limiter.fail(address);
     throw ApiErrors.badCredentials();
   }
