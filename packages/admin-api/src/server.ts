@@ -12,6 +12,7 @@ import { installAuthHook } from './auth/hook';
 import { apiKeysPlugin } from './plugins/api-keys';
 import { loginPlugin } from './plugins/login';
 import { statusPlugin } from './plugins/status';
+import { usersPlugin } from './plugins/users';
 import type { HubStatus } from './types';
 
 export interface ApiPlugin {
@@ -76,6 +77,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<FastifyIn
   if (opts.auth) {
     await app.register(loginPlugin, { prefix, auth: opts.auth });
     await app.register(apiKeysPlugin, { prefix, auth: opts.auth });
+    await app.register(usersPlugin, { prefix, auth: opts.auth });
   }
   for (const p of opts.plugins ?? []) {
     await app.register(p.plugin, { ...(p.options ?? {}), prefix: `${prefix}${p.prefix ?? ''}` });

@@ -179,6 +179,20 @@ describe('admin-api authentication over a real socket', () => {
     assert.equal((await put(basic(k.api_key, k.api_secret))).status, 401);
   });
 
+  it('EMQX change_pwd: the admin changes its own password (old one checked, new one at least 8); old password and tokens stop working', async () => {
+    clock.advance(120_000); // a fresh failed-login window for 127.0.0.1
+    const t = (await auth.login('admin', PASSWORD, 'x')).token;
+    const change = (authz: string, body: unknown) =>
+      fetch(`${base}/users/admin/change_pwd`, { method: 'POST', headers: { authorization: authz, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal((await change(basic('admin', PASSWORD), { old_pwd: PASSWORD, new_pwd: 'short' })).status, 400);
+    assert.equal((await change(basic('admin', PASSWORD), { old_pwd: 'wrong-old', new_pwd: 'new-password-1' })).status, 401);
+    assert.equal((await change(`Bearer ${t}`, { old_pwd: PASSWORD, new_pwd: 'new-password-1' })).status, 204);
+    assert.equal((await put(`Bearer ${t}`)).status, 401);
+    assert.equal((await put(basic('admin', PASSWORD))).status, 401);
+    assert.equal((await change(basic('admin', 'new-password-1'), { old_pwd: 'new-password-1', new_pwd: PASSWORD })).status, 204);
+    assert.equal((await put(basic('admin', PASSWORD))).status, 200);
+  });
+
   it('a malformed login body is 400 without echoing it (V8 JSON errors quote the input)', async () => {
     const r = await fetch(`${base}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"admin","password":hunter2secret}' });
     assert.equal(r.status, 400);
