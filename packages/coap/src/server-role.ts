@@ -162,9 +162,10 @@ export class ServerRole {
       this.replyCode(key, msg, d, '4.13', [uintOption(O.Size1, max)]);
       return;
     }
-    const now = this.ctx.scheduler.now();
-    // Block-wise state is keyed by peer, method and URI (computed only when blocks are involved).
-    const uriKey = v.block1 || v.block2 ? uriKeyOf(d, msg, v) : undefined;
+    // Block-wise state is keyed by peer, method and URI (key and time taken only when blocks are involved).
+    const blocks = v.block1 !== undefined || v.block2 !== undefined;
+    const uriKey = blocks ? uriKeyOf(d, msg, v) : undefined;
+    const now = blocks ? this.ctx.scheduler.now() : 0;
     let payload = msg.payload;
     let block1Ack: BlockValue | undefined;
     if (v.block1) {

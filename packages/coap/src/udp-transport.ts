@@ -18,7 +18,8 @@ export interface UdpTransportOptions {
   ipv6Only?: boolean;
   /**
    * Peers whose PeerAddress and peerKey are kept and reused for their next datagrams (saves
-   * building both per datagram); the cache is emptied when it reaches this size. Default 10,000.
+   * building both per datagram), and IP literals whose family is kept for sends; each cache is
+   * emptied when it reaches this size. Default 10,000.
    */
   peerCacheSize?: number;
   logger?: Logger;
@@ -37,11 +38,27 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, famil
  * Peers are IP literals (they come from `rinfo`): answer at once instead of going through
  * dns.lookup, which defers every send by a tick. Host names still go to dns.lookup.
  */
-function literalLookup(host: string, opts: unknown, cb: LookupCallback): void {
-  const c = host.charCodeAt(0);
-  if (host.includes(':')) cb(null, host, 6);
-  else if (c >= 48 && c <= 57 && isIPv4(host)) cb(null, host, 4);
-  else lookup(host, opts as LookupOptions, cb as never);
+function literalLookupWith(cacheSize: number): (host: string, opts: unknown, cb: LookupCallback) => void {
+  // IP literals already recognised, with their family; emptied when full. Peers' address
+  // strings are shared by their datagrams (peer cache below), so their hash is computed once
+  // and the IPv4 regex runs once per peer instead of once per send.
+  const families = new Map<string, 4 | 6>();
+  return (host, opts, cb) => {
+    const known = families.get(host);
+    if (known !== undefined) {
+      cb(null, host, known);
+      return;
+    }
+    const c = host.charCodeAt(0);
+    const family = host.includes(':') ? 6 : c >= 48 && c <= 57 && isIPv4(host) ? 4 : 0;
+    if (family === 0) {
+      lookup(host, opts as LookupOptions, cb as never);
+      return;
+    }
+    if (families.size >= cacheSize) families.clear();
+    families.set(host, family);
+    cb(null, host, family);
+  };
 }
 
 export class UdpTransport implements DatagramTransport {
@@ -65,6 +82,7 @@ export class UdpTransport implements DatagramTransport {
   start(): Promise<void> {
     if (this.socket) return Promise.resolve();
     const type = this.options.type ?? 'udp4';
+    const literalLookup = literalLookupWith(this.options.peerCacheSize ?? DEFAULT_PEER_CACHE_SIZE);
     const socket = createSocket({ type, ipv6Only: this.options.ipv6Only ?? false, lookup: literalLookup });
     this.socket = socket;
     socket.on('message', (buf, rinfo) => {
