@@ -70,6 +70,25 @@ describe('VerifiedCache', () => {
   });
 });
 
+describe('ApiAuth token key in a cluster', () => {
+  it('DESIGN.md §5: a token from the node whose signing key won the start-up race verifies on the other node', async () => {
+    const store = createMemoryStore();
+    await store.open();
+    const clock = new FakeScheduler(0, Date.now());
+    try {
+      const a = await ApiAuth.open({ store, clock });
+      await a.users.bootstrap('cluster-password');
+      // Node B wrote its key after A had read its own.
+      await store.kv('api.auth').put('token_key', Buffer.alloc(32, 9).toString('base64'));
+      const b = await ApiAuth.open({ store, clock });
+      const { token } = await b.login('admin', 'cluster-password', 'x');
+      assert.deepEqual(await a.authenticate(`Bearer ${token}`, 'x'), { kind: 'token', name: 'admin' });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('ApiAuth.authenticate fuzz', () => {
   it('random Authorization headers only ever give a principal or a typed 401/429 error', async () => {
     const store = createMemoryStore();

@@ -40,10 +40,12 @@ export class ApiAuth {
   readonly tokenTtlSec: number;
   private readonly verified: VerifiedCache;
 
+  private lastKeyReload = Number.NEGATIVE_INFINITY;
+
   private constructor(
     private readonly clock: Clock,
-    private readonly tokenKey: Uint8Array,
-    opts: ApiAuthOptions,
+    private tokenKey: Uint8Array,
+    private readonly opts: ApiAuthOptions,
   ) {
     this.users = new AdminUsers(opts.store);
     this.keys = new ApiKeys(opts.store, opts.maxApiKeys ?? 100, () => clock.wallNow());
@@ -75,6 +77,22 @@ export class ApiAuth {
     if (ms > 0) throw Object.assign(ApiErrors.tooManyAttempts(), { retryAfterSec: Math.ceil(ms / 1000) });
   }
 
+  /**
+   * Two cluster nodes starting on an empty store can both create a signing key; the last
+   * write wins. A node whose key lost re-reads it (at most once a second) so tokens from the
+   * other nodes still verify.
+   */
+  private async verifyWithReloadedKey(token: string) {
+    if (this.clock.now() - this.lastKeyReload < 1000) return undefined;
+    this.lastKeyReload = this.clock.now();
+    const stored = await this.opts.store.kv(AUTH_NAMESPACE).get<string>('token_key');
+    if (stored === undefined) return undefined;
+    const key = Buffer.from(stored, 'base64');
+    if (key.length !== 32 || key.equals(this.tokenKey)) return undefined;
+    this.tokenKey = key;
+    return verifyToken(key, token, this.nowSec());
+  }
+
   /** `POST /login`: a Bearer token for an admin user. */
   async login(username: string, password: string, address: string): Promise<{ token: string; expires_in: number }> {
     this.checkNotBlocked(address);
@@ -95,7 +113,7 @@ export class ApiAuth {
     const value = sp < 0 ? '' : authorization.slice(sp + 1).trim();
     if (scheme === 'bearer') {
       // RFC 6750 §2.1: Authorization: Bearer <token>.
-      const claims = verifyToken(this.tokenKey, value, this.nowSec());
+      const claims = verifyToken(this.tokenKey, value, this.nowSec()) ?? (await this.verifyWithReloadedKey(value));
       const user = claims && (await this.users.get(claims.sub));
       if (!claims || !user || user.gen !== claims.gen) throw ApiErrors.badToken();
       return { kind: 'token', name: user.username };
