@@ -10,6 +10,9 @@
  *
  * Args: --concurrency N (64), --duration S (5), --warmup S (1), --sockets N (16), --rounds N (2),
  * --profile DIR (CPU profile of our server child).
+ *
+ * Both Node children count their GC pauses (perf_hooks 'gc' entries) and report them with the
+ * CPU time, so the notes give scavenges / mark-compacts and pause time per 100k requests.
  */
 import { spawn, fork, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -18,6 +21,41 @@ import { fileURLToPath } from 'node:url';
 import { type BenchReport, figure } from '../report';
 import { type CoapLoadResult, runCoapLoad, waitForCoap } from '../load/udp-coap-load';
 
+/** What a Node child reports when sampled: CPU time (µs) and its GC pauses so far. */
+interface ChildSample {
+  cpuUs: number;
+  gc?: GcTotals;
+}
+
+interface GcTotals {
+  minor: number;
+  major: number;
+  /** Sum and longest of the pauses, ms. */
+  ms: number;
+  maxMs: number;
+}
+
+/** Counts this process's GC pauses; `sample()` also resets the longest pause. */
+async function gcCounter(): Promise<() => ChildSample> {
+  const { PerformanceObserver, constants } = await import('node:perf_hooks');
+  const t: GcTotals = { minor: 0, major: 0, ms: 0, maxMs: 0 };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) t.minor++;
+      else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) t.major++;
+      t.ms += e.duration;
+      t.maxMs = Math.max(t.maxMs, e.duration);
+    }
+  }).observe({ entryTypes: ['gc'] });
+  return () => {
+    const c = process.cpuUsage();
+    const gc = { ...t };
+    t.maxMs = 0;
+    return { cpuUs: c.user + c.system, gc };
+  };
+}
+
 function arg(args: string[], name: string, def: number): number {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : def;
@@ -25,6 +63,7 @@ function arg(args: string[], name: string, def: number): number {
 
 async function childServer(): Promise<void> {
   const { CoapEndpoint, UdpTransport } = await import('@m2mhub/coap');
+  const sample = await gcCounter();
   const ep = new CoapEndpoint({ transport: new UdpTransport({ address: '127.0.0.1', port: 0, recvBufferSize: 4 << 20 }) });
   let second = -1;
   let body = new Uint8Array(0);
@@ -41,8 +80,7 @@ async function childServer(): Promise<void> {
   process.send?.({ port: ep.address().port });
   process.on('message', async (m) => {
     if (m === 'cpu') {
-      const c = process.cpuUsage();
-      process.send?.({ cpuUs: c.user + c.system });
+      process.send?.(sample());
       return;
     }
     process.send?.({ stats: ep.stats() });
@@ -54,6 +92,7 @@ async function childServer(): Promise<void> {
 /** The floor of Node's UDP path: a socket that answers each CON GET with a fixed 2.05 ACK, no CoAP logic. */
 async function childEcho(): Promise<void> {
   const { createSocket } = await import('node:dgram');
+  const sample = await gcCounter();
   const sock = createSocket('udp4');
   sock.on('message', (m, r) => {
     if (m.length < 4) return;
@@ -75,8 +114,7 @@ async function childEcho(): Promise<void> {
   process.send?.({ port: sock.address().port });
   process.on('message', (m) => {
     if (m === 'cpu') {
-      const c = process.cpuUsage();
-      process.send?.({ cpuUs: c.user + c.system });
+      process.send?.(sample());
       return;
     }
     process.send?.({});
@@ -132,11 +170,11 @@ export default async function coap(args: string[]): Promise<BenchReport> {
   const rounds = arg(args, 'rounds', 2);
   const pi = args.indexOf('--profile');
   const profile = pi >= 0 ? args[pi + 1] : undefined;
-  type Run = CoapLoadResult & { cpuUsPerReq: number };
-  /** One load run; `cpu()` gives the server's CPU time (µs) and is sampled around the measured window. */
-  const measured = async (port: number, cpu: () => Promise<number>, runs: Run[]) => {
-    let c0 = 0;
-    let c1 = 0;
+  type Run = CoapLoadResult & { cpuUsPerReq: number; gc: GcTotals | undefined };
+  /** One load run; `cpu()` samples the server's CPU time (µs) and GC around the measured window. */
+  const measured = async (port: number, cpu: () => Promise<ChildSample>, runs: Run[]) => {
+    let c0: ChildSample = { cpuUs: 0 };
+    let c1: ChildSample = { cpuUs: 0 };
     const r = await runCoapLoad({
       host: '127.0.0.1',
       port,
@@ -151,7 +189,11 @@ export default async function coap(args: string[]): Promise<BenchReport> {
         else c1 = await cpu();
       },
     });
-    runs.push({ ...r, cpuUsPerReq: (c1 - c0) / Math.max(1, r.completed) });
+    const gc =
+      c0.gc && c1.gc
+        ? { minor: c1.gc.minor - c0.gc.minor, major: c1.gc.major - c0.gc.major, ms: c1.gc.ms - c0.gc.ms, maxMs: c1.gc.maxMs }
+        : undefined;
+    runs.push({ ...r, cpuUsPerReq: (c1.cpuUs - c0.cpuUs) / Math.max(1, r.completed), gc });
   };
   const forkChild = (mode: string, prof: boolean) =>
     fork(fileURLToPath(import.meta.url), [], {
@@ -164,7 +206,7 @@ export default async function coap(args: string[]): Promise<BenchReport> {
       c.once('message', (m) => r(m as T));
       c.send(msg);
     });
-  const childCpu = (c: ChildProcess) => async () => (await ask<{ cpuUs: number }>(c, 'cpu')).cpuUs;
+  const childCpu = (c: ChildProcess) => () => ask<ChildSample>(c, 'cpu');
 
   // Ours and a bare Node UDP responder in child processes, libcoap's coap-server-openssl in its
   // own: all stay up, the load alternates between them.
@@ -190,7 +232,7 @@ export default async function coap(args: string[]): Promise<BenchReport> {
     // utime + stime of the libcoap process, in µs (clock ticks of 10 ms).
     const libCpu = async () => {
       const f = (await readFile(`/proc/${lib.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-      return (Number(f[11]) + Number(f[12])) * 10_000;
+      return { cpuUs: (Number(f[11]) + Number(f[12])) * 10_000 };
     };
     for (let i = 0; i < rounds; i++) {
       await measured(port, childCpu(child), oursRuns);
@@ -206,6 +248,12 @@ export default async function coap(args: string[]): Promise<BenchReport> {
   }
   const best = (runs: Run[]) => runs.reduce((a, b) => (b.rps > a.rps ? b : a));
   const minCpu = (runs: Run[]) => Math.min(...runs.map((r) => r.cpuUsPerReq));
+  /** GC per 100k requests of the least disturbed (best) round. */
+  const gcNote = (r: Run) => {
+    if (!r.gc) return 'n/a';
+    const k = 100_000 / Math.max(1, r.completed);
+    return `${(r.gc.minor * k).toFixed(1)} scavenges + ${(r.gc.major * k).toFixed(2)} mark-compacts, ${(r.gc.ms * k).toFixed(1)} ms paused (longest ${r.gc.maxMs.toFixed(1)} ms)`;
+  };
   const ours = best(oursRuns);
   const peer = best(peerRuns);
 
@@ -232,6 +280,8 @@ export default async function coap(args: string[]): Promise<BenchReport> {
       `rps per round, ours: ${oursRuns.map((r) => Math.round(r.rps)).join(', ')}; libcoap: ${peerRuns.map((r) => Math.round(r.rps)).join(', ')}`,
       `server CPU µs/request per round, ours: ${oursRuns.map((r) => r.cpuUsPerReq.toFixed(1)).join(', ')}; libcoap: ${peerRuns.map((r) => r.cpuUsPerReq.toFixed(1)).join(', ')}`,
       `floor of Node's UDP path (bare dgram responder, no CoAP logic): best ${Math.round(best(echoRuns).rps)} req/s, ${minCpu(echoRuns).toFixed(1)} µs CPU/request`,
+      `GC per 100k requests (best round), ours: ${gcNote(ours)}; bare dgram responder: ${gcNote(best(echoRuns))}`,
+      `latency p99 per round, ours: ${oursRuns.map((r) => r.p99Ms.toFixed(2)).join(', ')} ms; libcoap: ${peerRuns.map((r) => r.p99Ms.toFixed(2)).join(', ')} ms`,
       'Load generator and both servers share the machine; the best round of each is reported.',
     ],
   };
