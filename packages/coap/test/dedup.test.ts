@@ -101,3 +101,14 @@ test('clear forgets everything; a capacity below 1 is refused', () => {
   assert.equal(t.hits(t.open('p', 1, 1, LIFE)), 0);
   assert.throws(() => new DedupTable(0), RangeError);
 });
+
+test('RFC 7252 §4.4: peers counting Message IDs up (wrapping at 65535) stay findable while the oldest are evicted', () => {
+  // Sequential MIDs share bucket runs (hash of MID / 8): runs of different peers must not hide entries.
+  const t = new DedupTable(5000);
+  const peers = 16;
+  for (let i = 0; i < 200_000; i++) t.open(`10.0.0.1:${40000 + (i % peers)}`, (60_000 + Math.floor(i / peers)) & 0xffff, 0, LIFE);
+  assert.equal(t.size, 5000);
+  for (let i = 199_999; i >= 195_000; i--) {
+    assert.equal(t.hits(t.open(`10.0.0.1:${40000 + (i % peers)}`, (60_000 + Math.floor(i / peers)) & 0xffff, 1, LIFE)), 1, `request ${i}`);
+  }
+});
