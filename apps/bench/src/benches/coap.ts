@@ -9,7 +9,8 @@
  * side's best round is reported (the least disturbed one).
  *
  * Args: --concurrency N (64), --duration S (5), --warmup S (1), --sockets N (16), --rounds N (2),
- * --profile DIR (CPU profile of our server child).
+ * --profile DIR (CPU profile of our server child), --node-flags "FLAGS" (extra V8/Node flags for both
+ * Node children, e.g. "--min-semi-space-size=16" to see the effect of young-generation sizing).
  *
  * Both Node children count their GC pauses (perf_hooks 'gc' entries) and report them with the
  * CPU time, so the notes give scavenges / mark-compacts and pause time per 100k requests.
@@ -221,6 +222,8 @@ export default async function coap(args: string[]): Promise<BenchReport> {
   const rounds = arg(args, 'rounds', 2);
   const pi = args.indexOf('--profile');
   const profile = pi >= 0 ? args[pi + 1] : undefined;
+  const fi = args.indexOf('--node-flags');
+  const nodeFlags = fi >= 0 ? (args[fi + 1] ?? '').split(' ').filter((f) => f.length > 0) : [];
   type Run = CoapLoadResult & { cpuUsPerReq: number; gc: GcTotals | undefined };
   /** One load run; `cpu()` samples the server's CPU time (µs) and GC around the measured window. */
   const measured = async (port: number, cpu: () => Promise<ChildSample>, runs: Run[]) => {
@@ -248,7 +251,7 @@ export default async function coap(args: string[]): Promise<BenchReport> {
   };
   const forkChild = (mode: string, prof: boolean) =>
     fork(fileURLToPath(import.meta.url), [], {
-      execArgv: ['--conditions=m2mhub-source', '--import', 'tsx', ...(prof && profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [])],
+      execArgv: ['--conditions=m2mhub-source', '--import', 'tsx', ...nodeFlags, ...(prof && profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [])],
       env: { ...process.env, M2MHUB_COAP_BENCH_CHILD: mode },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -316,7 +319,7 @@ export default async function coap(args: string[]): Promise<BenchReport> {
     peer: 'libcoap coap-server-openssl 4.3 (server); coap-packet 1.1 (codec figures)',
     startedAt: new Date().toISOString(),
     machine: { cpus: cpus().length, node: process.version },
-    params: { concurrency, durationMs, warmupMs, sockets, rounds, resource: 'GET /time' },
+    params: { concurrency, durationMs, warmupMs, sockets, rounds, resource: 'GET /time', nodeFlags: nodeFlags.join(' ') },
     figures: [
       figure('requests per second', 'req/s', ours.rps, peer.rps, true),
       figure('latency p50', 'ms', ours.p50Ms, peer.p50Ms, false),
