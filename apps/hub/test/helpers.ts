@@ -1,40 +1,24 @@
 /** Test helpers: spawn the real `m2mhub` process on free ports and talk to it. */
-import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { type EventEmitter, once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, requireTool, startRedis } from '@m2mhub/core/testing';
+
+export { freePort, requireTool, startRedis };
 
 export const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 export const MAIN = join(ROOT, 'apps/hub/src/main.ts');
 export const HOST = '127.0.0.1';
 
 /** A port the OS just handed out (bind 0, read, close). */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, HOST);
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
 export function tempDir(prefix = 'm2mhub-hub-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
 /** Fails (never skips) when a tool the test needs is missing. */
-export function requireTool(name: string): void {
-  try {
-    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'pipe' });
-  } catch {
-    assert.fail(`${name} is not installed (Debian: see .ci/run); this test needs it`);
-  }
-}
-
 export interface HubProcess {
   proc: ChildProcess;
   ports: Record<string, number>;
@@ -228,21 +212,3 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** A redis-server on a free 127.0.0.1 port, no disk persistence; fails if redis-server is missing. */
-export async function startRedis(): Promise<{ url: string; stop(): void }> {
-  requireTool('redis-server');
-  const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  await new Promise<void>((resolveReady, reject) => {
-    const t = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10_000);
-    proc.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('Ready to accept connections')) {
-        clearTimeout(t);
-        resolveReady();
-      }
-    });
-  });
-  return { url: `redis://${HOST}:${port}`, stop: () => proc.kill('SIGKILL') };
-}

@@ -1,47 +1,21 @@
 /** cluster.redis.url: Aedes persistence in Redis (aedes-persistence-redis) against a redis-server this test starts. */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { type EventEmitter, once as onceEmitter } from 'node:events';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { startRedis } from '@m2mhub/core/testing';
 import mqtt from 'mqtt';
 import { createBroker, redisOptionsFromUrl } from '../src/index';
 
 const once = (e: unknown, name: string) => onceEmitter(e as EventEmitter, name);
-let server: ChildProcess | undefined;
+let redis: { url: string; stop(): void } | undefined;
 let url = '';
 
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 before(async () => {
-  try {
-    execFileSync('sh', ['-c', 'command -v redis-server'], { stdio: 'pipe' });
-  } catch {
-    assert.fail('redis-server is not installed (Debian: redis-server; .ci/run installs it)');
-  }
-  const port = await freePort();
-  server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10_000);
-    server!.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('Ready to accept connections')) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-  });
-  url = `redis://127.0.0.1:${port}/0`;
+  redis = await startRedis();
+  url = `${redis.url}/0`;
 });
 after(() => {
-  server?.kill('SIGKILL');
+  redis?.stop();
 });
 
 describe('broker with Redis persistence', () => {

@@ -1,2 +1,3 @@
 export * from './fake-clock';
 export * from './shared-dir';
+export * from './peers';
