@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { walk } from './lib/walk.mjs';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const LAYERS = ['core', 'coap', 'dtls', 'lwm2m', 'simulator', 'broker', 'store', 'gateway', 'gateway-lwm2m', 'admin-api'];
@@ -16,21 +17,7 @@ const units = [
   ...readdirSync(join(root, 'apps')).map((n) => ({ name: n, dir: join(root, 'apps', n), app: true })),
 ];
 
-function walk(dir, out) {
-  let entries;
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    if (e === 'node_modules' || e === 'dist' || e.startsWith('.')) continue;
-    const p = join(dir, e);
-    if (statSync(p).isDirectory()) walk(p, out);
-    else if (/\.(ts|tsx|mts)$/.test(e) && !e.endsWith('.d.ts')) out.push(p);
-  }
-  return out;
-}
+const isSource = (e) => /\.(ts|tsx|mts)$/.test(e) && !e.endsWith('.d.ts');
 
 const IMPORT_RE = /(?:^|[\s;])(?:import|export)\s[^'"`]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s*['"]([^'"]+)['"]/gm;
 const errors = [];
@@ -38,7 +25,7 @@ const graph = new Map();
 
 for (const u of units) {
   const myLayer = u.app ? APP_LAYER : layerOf(u.name);
-  for (const file of walk(join(u.dir, 'src'), []).concat(walk(join(u.dir, 'test'), []))) {
+  for (const file of walk(join(u.dir, 'src'), isSource).concat(walk(join(u.dir, 'test'), isSource))) {
     const src = readFileSync(file, 'utf8');
     const deps = [];
     for (const m of src.matchAll(IMPORT_RE)) {

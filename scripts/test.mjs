@@ -3,9 +3,10 @@
 // test runner and tsx, or only those under the directories given as arguments.
 // Env: M2MHUB_TEST_CONCURRENCY (default 3), M2MHUB_TEST_FILTER (substring of the path).
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { walk } from './lib/walk.mjs';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const cwd = process.cwd();
@@ -13,25 +14,10 @@ const roots = process.argv.slice(2).length
   ? process.argv.slice(2).map((d) => resolve(cwd, d))
   : ['packages', 'apps'].flatMap((d) => readdirSync(join(root, d)).map((p) => join(root, d, p)));
 
-function walk(dir, out) {
-  let entries;
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    if (e === 'node_modules' || e === 'dist' || e.startsWith('.')) continue;
-    const p = join(dir, e);
-    if (statSync(p).isDirectory()) walk(p, out);
-    else if (e.endsWith('.test.ts')) out.push(p);
-  }
-  return out;
-}
 
 const filter = process.env.M2MHUB_TEST_FILTER ?? '';
 const files = roots
-  .flatMap((r) => walk(join(r, 'test'), []))
+  .flatMap((r) => walk(join(r, 'test'), (e) => e.endsWith('.test.ts')))
   .filter((f) => f.includes(filter))
   .sort();
 if (files.length === 0) {
