@@ -40,6 +40,11 @@ export function lwm2mGatewayConfig(c: HubConfig['lwm2m']): Record<string, unknow
       ...(dtls.certfile ? { certfile: fromCwd(dtls.certfile) } : {}),
       ...(dtls.keyfile ? { keyfile: fromCwd(dtls.keyfile) } : {}),
       ...(dtls.cacertfile ? { cacertfile: fromCwd(dtls.cacertfile) } : {}),
+      // Issue #4: the DTLS limits (validated again by the gateway's parseConfig).
+      max_handshakes: dtls.max_handshakes,
+      max_sessions: dtls.max_sessions,
+      handshake_timeout: dtls.handshake_timeout,
+      idle_timeout: dtls.idle_timeout,
     },
   };
 }

@@ -1,11 +1,12 @@
 /**
  * The hub's lwm2m keys that issues #4 and #6 added, as the gateway receives them: the DTLS
- * certificate files (resolved from the working directory) and the cluster/dedupe timings.
+ * certificate files (resolved from the working directory), the DTLS limits and the cluster/dedupe timings.
  */
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseConfig } from '@m2mhub/gateway-lwm2m';
+import { DEFAULT_LIMITS } from '@m2mhub/dtls';
+import { dtlsLimits, parseConfig } from '@m2mhub/gateway-lwm2m';
 import { hubSchema, loadConfig } from '../src/config/index';
 import { lwm2mGatewayConfig } from '../src/gateways';
 
@@ -45,5 +46,38 @@ describe('hub config: lwm2m.dtls certificate files and cluster timings (issues #
     assert.throws(() => load({ M2MHUB_LWM2M__CLUSTER_HEARTBEAT: 'often' }), /lwm2m\.cluster_heartbeat = "often"/);
     // The gateway checks the pair: a node timeout must be longer than the heartbeat.
     assert.throws(() => parseConfig(lwm2mGatewayConfig(load({ M2MHUB_LWM2M__CLUSTER_NODE_TIMEOUT: '3s' }).lwm2m)), /lwm2m\.cluster_node_timeout/);
+  });
+
+  it('lwm2m.dtls.max_handshakes/max_sessions/handshake_timeout/idle_timeout reach the gateway with their values; defaults are the DTLS ones (issue #4)', () => {
+    const c = load({ M2MHUB_LWM2M__DTLS__MAX_HANDSHAKES: '5', M2MHUB_LWM2M__DTLS__HANDSHAKE_TIMEOUT: '10s' }, [
+      '--lwm2m.dtls.max_sessions',
+      '200',
+      '--lwm2m.dtls.idle_timeout',
+      '2h',
+    ]);
+    const gw = parseConfig(lwm2mGatewayConfig(c.lwm2m));
+    assert.deepEqual([gw.dtls.max_handshakes, gw.dtls.max_sessions, gw.dtls.handshake_timeout, gw.dtls.idle_timeout], [5, 200, 10, 7200]);
+    assert.deepEqual(dtlsLimits(gw.dtls), { maxHandshakes: 5, maxSessions: 200, handshakeTimeoutMs: 10_000, idleTimeoutMs: 7_200_000 });
+    const d = parseConfig(lwm2mGatewayConfig(load({}).lwm2m)).dtls;
+    assert.deepEqual(dtlsLimits(d), {
+      maxHandshakes: DEFAULT_LIMITS.maxHandshakes,
+      maxSessions: DEFAULT_LIMITS.maxSessions,
+      handshakeTimeoutMs: DEFAULT_LIMITS.handshakeTimeoutMs,
+      idleTimeoutMs: DEFAULT_LIMITS.idleTimeoutMs,
+    });
+  });
+
+  it('a bad DTLS limit is one line naming its key (issue #4)', () => {
+    const oneLine = (fn: () => unknown, key: RegExp) =>
+      assert.throws(fn, (err: Error) => {
+        assert.match(err.message, key);
+        assert.doesNotMatch(err.message, /\n/);
+        return true;
+      });
+    oneLine(() => load({ M2MHUB_LWM2M__DTLS__MAX_HANDSHAKES: 'many' }), /lwm2m\.dtls\.max_handshakes = "many"/);
+    oneLine(() => load({ M2MHUB_LWM2M__DTLS__MAX_SESSIONS: '0' }), /lwm2m\.dtls\.max_sessions/);
+    oneLine(() => load({}, ['--lwm2m.dtls.handshake_timeout', 'soon']), /lwm2m\.dtls\.handshake_timeout = "soon"/);
+    // In range for the hub's duration syntax but not for the gateway: the gateway names the key.
+    oneLine(() => parseConfig(lwm2mGatewayConfig(load({ M2MHUB_LWM2M__DTLS__IDLE_TIMEOUT: '0s' }).lwm2m)), /lwm2m\.dtls\.idle_timeout/);
   });
 });

@@ -3,6 +3,7 @@
  * defaults (DESIGN.md §3). Durations accept seconds as a number or EMQX duration strings
  * ("93s", "500ms", "5m", "1h", "1d").
  */
+import { DEFAULT_LIMITS, type DtlsLimits } from '@m2mhub/dtls';
 import { checkTemplate, type QoS } from '@m2mhub/gateway';
 import { GwErrors } from './errors';
 
@@ -34,7 +35,23 @@ export interface DtlsListenerConfig extends ListenerConfig {
   keyfile: string;
   /** PEM bundle of trusted roots for client certificates (CN = endpoint name). */
   cacertfile: string;
+  /** Issue #4: handshakes in progress at once (after the cookie round trip, RFC 6347 §4.2.1). */
+  max_handshakes: number;
+  /** Issue #4: established DTLS sessions in total (beyond it the least recently active is evicted). */
+  max_sessions: number;
+  /** Issue #4: seconds a handshake may take before it is abandoned (RFC 6347 §4.2.4 leaves it to us). */
+  handshake_timeout: number;
+  /** Issue #4: seconds without an authenticated record after which a session is forgotten. */
+  idle_timeout: number;
 }
+
+/** The `lwm2m.dtls` limit keys with their ranges (integers; timeouts in seconds). */
+export const DTLS_LIMIT_RANGES = {
+  max_handshakes: [1, 1_000_000],
+  max_sessions: [1, 10_000_000],
+  handshake_timeout: [1, 3600],
+  idle_timeout: [1, 30 * 86400],
+} as const;
 
 export interface Lwm2mGatewayConfig {
   enable: boolean;
@@ -128,7 +145,21 @@ export function defaultConfig(): Lwm2mGatewayConfig {
     psk_key_max: 64,
     sensitive_params: ['password', 'pwd', 'secret', 'token', 'psk', 'key', 'passwd', 'credential', 'apikey'],
     udp: { enable: true, bind: '0.0.0.0', port: 5783, recbuf: 4 * 1024 * 1024, sndbuf: 4 * 1024 * 1024 },
-    dtls: { enable: true, bind: '0.0.0.0', port: 5784, recbuf: 4 * 1024 * 1024, sndbuf: 4 * 1024 * 1024, certfile: '', keyfile: '', cacertfile: '' },
+    dtls: {
+      enable: true,
+      bind: '0.0.0.0',
+      port: 5784,
+      recbuf: 4 * 1024 * 1024,
+      sndbuf: 4 * 1024 * 1024,
+      certfile: '',
+      keyfile: '',
+      cacertfile: '',
+      // The @m2mhub/dtls defaults (DEFAULT_LIMITS), in this config's units.
+      max_handshakes: DEFAULT_LIMITS.maxHandshakes,
+      max_sessions: DEFAULT_LIMITS.maxSessions,
+      handshake_timeout: DEFAULT_LIMITS.handshakeTimeoutMs / 1000,
+      idle_timeout: DEFAULT_LIMITS.idleTimeoutMs / 1000,
+    },
     require_security: false,
   };
 }
@@ -176,6 +207,11 @@ function listener<L extends ListenerConfig>(key: string, base: L, raw: unknown):
     if ((PKI_FILE_KEYS as readonly string[]).includes(k) && k in base) {
       if (typeof v !== 'string' || v.length > 4096 || v.includes('\u0000')) bad(`${key}.${k}`, v, 'a file path');
       (out as unknown as Record<string, string>)[k] = v;
+    } else if (k in DTLS_LIMIT_RANGES && k in base) {
+      const [min, max] = DTLS_LIMIT_RANGES[k as keyof typeof DTLS_LIMIT_RANGES];
+      const n = k.endsWith('_timeout') ? parseDuration(`${key}.${k}`, v) : int(`${key}.${k}`, v, min, max);
+      if (n < min || n > max) bad(`${key}.${k}`, v, `a duration from ${min} s to ${max} s`);
+      (out as unknown as Record<string, number>)[k] = n;
     } else if (k === 'enable' || k === 'enabled') out.enable = bool(`${key}.${k}`, v);
     else if (k === 'bind') out.bind = typeof v === 'string' ? v : bad(`${key}.bind`, v, 'an address');
     else if (k === 'port') out.port = int(`${key}.port`, v, 0, 65535);
@@ -304,4 +340,14 @@ export function parseConfig(raw: unknown): Lwm2mGatewayConfig {
 export function clampLifetime(lt: number | undefined, cfg: Pick<Lwm2mGatewayConfig, 'lifetime_min' | 'lifetime_max'>): number {
   const v = lt === undefined || lt <= 0 ? 86400 : lt;
   return Math.min(cfg.lifetime_max, Math.max(cfg.lifetime_min, v));
+}
+
+/** The DTLS transport's limits (issue #4) from the `lwm2m.dtls` keys: seconds become milliseconds. */
+export function dtlsLimits(c: DtlsListenerConfig): Partial<DtlsLimits> {
+  return {
+    maxHandshakes: c.max_handshakes,
+    maxSessions: c.max_sessions,
+    handshakeTimeoutMs: Math.round(c.handshake_timeout * 1000),
+    idleTimeoutMs: Math.round(c.idle_timeout * 1000),
+  };
 }

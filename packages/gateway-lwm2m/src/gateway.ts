@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { CoapEndpoint, type IncomingRequest, UdpTransport } from '@m2mhub/coap';
 import type { DatagramTransport, Logger, PeerAddress, Scheduler } from '@m2mhub/core';
-import { createDtlsTransport } from '@m2mhub/dtls';
+import { createDtlsTransport, type DtlsLimits, type DtlsTransport } from '@m2mhub/dtls';
 import type { ClientQuery, Gateway, GatewayClientInfo, GatewayContext, GatewayFactory, GatewayStats, ListenerStatus } from '@m2mhub/gateway';
 import { createLwm2mServer, createObjectRegistry, DEFAULT_SERVER_CONFIG, type Lwm2mServer, type Lwm2mServerConfig, type ModelProvider } from '@m2mhub/lwm2m';
 import { ClusterNode } from './cluster';
@@ -15,7 +15,7 @@ import { OrphanSweeper } from './orphans';
 import { PooledRandom } from './pooled-random';
 import { CredentialStore, DEFAULT_CREDENTIAL_LIMITS } from './credentials';
 import { type DtlsPki, loadDtlsPki } from './dtls-pki';
-import { clampLifetime, defaultConfig, type Lwm2mGatewayConfig, parseConfig } from './config';
+import { clampLifetime, defaultConfig, dtlsLimits, type Lwm2mGatewayConfig, parseConfig } from './config';
 import { KvObservationStore, KvRegistrationStore, KvRequestQueueStore } from './durable-stores';
 import { ObjectCatalog } from './objects';
 import { gatewayRoutes } from './routes';
@@ -31,6 +31,8 @@ export interface DtlsListenerSpec {
   logger: Logger;
   /** Server certificate/raw key and client trust anchors from `lwm2m.dtls.*file` (empty: PSK only). */
   pki?: DtlsPki;
+  /** Issue #4: `lwm2m.dtls.max_handshakes`/`max_sessions`/`handshake_timeout`/`idle_timeout` (unset: the DTLS defaults). */
+  limits?: Partial<DtlsLimits>;
 }
 
 export interface Lwm2mGatewayOptions {
@@ -56,7 +58,7 @@ interface Listener {
  * or, with `cacertfile`, a certificate chained to it (CN = endpoint). Without a server key
  * only the PSK suites are offered.
  */
-export function defaultDtlsTransport(spec: DtlsListenerSpec): DatagramTransport {
+export function defaultDtlsTransport(spec: DtlsListenerSpec): DtlsTransport {
   const anchors = spec.pki?.trustAnchors;
   return createDtlsTransport({
     bind: spec.bind,
@@ -65,6 +67,7 @@ export function defaultDtlsTransport(spec: DtlsListenerSpec): DatagramTransport 
     rpkStore: { lookup: (fp) => spec.credentials.lookupRpk(fp) },
     ...(spec.pki?.serverCredentials ? { credentials: spec.pki.serverCredentials } : {}),
     ...(anchors ? { trustStore: { anchors: () => anchors } } : {}),
+    ...(spec.limits ? { limits: spec.limits } : {}),
     scheduler: spec.scheduler,
     logger: spec.logger,
   });
@@ -297,7 +300,15 @@ export class Lwm2mGateway implements Gateway {
       this.listenerState.push({ id: 'lwm2m:udp:default', type: 'udp', endpoint: ep });
     }
     if (cfg.dtls.enable) {
-      const spec: DtlsListenerSpec = { bind: cfg.dtls.bind, port: cfg.dtls.port, credentials: this.credentials, scheduler: ctx.scheduler, logger: ctx.logger, pki };
+      const spec: DtlsListenerSpec = {
+        bind: cfg.dtls.bind,
+        port: cfg.dtls.port,
+        credentials: this.credentials,
+        scheduler: ctx.scheduler,
+        logger: ctx.logger,
+        pki,
+        limits: dtlsLimits(cfg.dtls),
+      };
       const transport = (this.opts.dtlsTransport ?? defaultDtlsTransport)(spec);
       const ep = new CoapEndpoint({ transport, scheduler: ctx.scheduler, random, logger: ctx.logger });
       attachListener(server, 'dtls', ep, cfg, queries, (peer) => core.emptyAck(peer), x509RegisterGuard(this.credentials, ctx.logger));

@@ -4,7 +4,7 @@
  * `auto_observe`, `update_msg_publish_condition`) with m2mhub's defaults and queue limits.
  */
 import { checkTemplate } from '@m2mhub/gateway';
-import { defaultConfig, parseDuration } from '@m2mhub/gateway-lwm2m';
+import { DTLS_LIMIT_RANGES, defaultConfig, parseDuration } from '@m2mhub/gateway-lwm2m';
 import { bool, type Field, filePath, host, int, oneOf, optional, port, str } from './schema';
 
 const gw = defaultConfig();
@@ -65,6 +65,11 @@ export const lwm2mSection = {
     certfile: filePath('PEM certificate chain (leaf first) the DTLS server presents; needs keyfile'),
     keyfile: filePath('PEM P-256 private key of the DTLS server; alone, the server presents a raw public key (RFC 7250); unset: PSK suites only'),
     cacertfile: filePath('PEM bundle of trusted roots for client certificates (the certificate CN is the endpoint name)'),
+    // Issue #4: the DTLS server's limits, defaults from @m2mhub/dtls (through the gateway's defaults).
+    max_handshakes: int(gw.dtls.max_handshakes, ...DTLS_LIMIT_RANGES.max_handshakes, 'DTLS handshakes in progress at once (counted after the cookie round trip); more ClientHellos are ignored'),
+    max_sessions: int(gw.dtls.max_sessions, ...DTLS_LIMIT_RANGES.max_sessions, 'DTLS sessions in total; a new one beyond it evicts the least recently active'),
+    handshake_timeout: duration(gw.dtls.handshake_timeout, 'a DTLS handshake not finished after this long is abandoned'),
+    idle_timeout: duration(gw.dtls.idle_timeout, 'a DTLS session without a record for this long is forgotten'),
   },
   require_security: bool(false, 'refuse LwM2M registrations over plain UDP'),
   mountpoint: topicTemplate(gw.mountpoint, 'prefix of every LwM2M gateway topic (EMQX uses lwm2m/ + the endpoint name placeholder + /)', false),
