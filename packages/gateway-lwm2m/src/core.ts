@@ -429,7 +429,7 @@ export class Lwm2mGatewayCore {
    */
   async command(ep: string, payload: string | Uint8Array, claimKey?: string): Promise<void> {
     this.stats.commands++;
-    const route = this.deps.cluster ? await this.route(ep, claimKey) : (this.sessions.get(ep) ?? { code: '4.04', error: `endpoint ${ep} is not registered` });
+    const route = this.deps.cluster ? await this.routeOrLocal(ep, claimKey) : (this.sessions.get(ep) ?? { code: '4.04', error: `endpoint ${ep} is not registered` });
     if (route === undefined) {
       this.stats.other_node++;
       return;
@@ -468,6 +468,20 @@ export class Lwm2mGatewayCore {
     if (owner === undefined || owner === cluster.nodeId || !(await cluster.alive(owner))) return false;
     await this.deps.broker.publish(topic, payload, { qos: this.cfg.translators.command.qos });
     return true;
+  }
+
+  /**
+   * `route`, falling back to this node's own sessions when the shared store cannot be reached:
+   * the node holding the device's session still runs its commands; the others stay silent
+   * rather than each answering an error for a device one of them holds.
+   */
+  private async routeOrLocal(ep: string, claimKey: string | undefined): Promise<Route | undefined> {
+    try {
+      return await this.route(ep, claimKey);
+    } catch (err) {
+      this.deps.logger.warn({ err, ep }, 'cluster store unreachable: routing the command by local sessions');
+      return this.sessions.get(ep);
+    }
   }
 
   /**

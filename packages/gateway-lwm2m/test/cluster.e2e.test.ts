@@ -50,6 +50,28 @@ describe('cluster: two gateway nodes on one broker and one store', () => {
     }
   });
 
+  it('shared store unreachable while routing: the node holding the session still runs the command, once; the other stays silent', async () => {
+    // Before: a rejected ownership lookup (Redis down) left every command unanswered.
+    const { h, a, b } = await twoNodes();
+    try {
+      const d = await h.device(basicProfile('on-a', '1.1'));
+      const seen: string[] = [];
+      d.on('request', (r) => seen.push(`${r.method} ${r.path}`));
+      for (const node of [a, b]) {
+        (node as unknown as { cluster: { ownerOf(ep: string): Promise<string | undefined> } }).cluster.ownerOf = () => Promise.reject(new Error('store down'));
+      }
+      const r = await h.command('on-a', { reqID: 'down1', msgType: 'read', data: { path: '/3/0/2' } });
+      assert.equal(code(r), '2.05');
+      await sleep(200);
+      assert.equal(seen.filter((x) => x === 'GET /3/0/2').length, 1);
+      assert.equal(replies(h, 'down1').length, 1);
+      assert.equal(b.stats().other_node, 1);
+    } finally {
+      await b.stop();
+      await h.close();
+    }
+  });
+
   it('EMQX REST shortcut on the node without the device: the command goes to the owner through the broker (204), runs once; unknown endpoint 404', async () => {
     const h = await Harness.start(FAST, {}, 'up/#', { nodeId: 'node-a', clustered: true });
     const first = h.routes.length;
