@@ -148,7 +148,9 @@ export class SimulatedDevice extends TypedEmitter<SimDeviceEvents> {
       if (typeof uri !== 'string' || typeof ssid !== 'number') continue;
       const out: { uri: string; shortServerId: number; lifetime?: number; binding?: string; pskIdentity?: string } = { uri, shortServerId: ssid };
       const id = inst.get(3);
-      if (id instanceof Uint8Array && id.length > 0) out.pskIdentity = Buffer.from(id).toString('utf8');
+      // /0/x/3 is a PSK identity only in PSK mode (0); RPK/X.509 put DER there (LwM2M Core E.1).
+      const mode = inst.get(2);
+      if (id instanceof Uint8Array && id.length > 0 && (mode === 0 || mode === undefined)) out.pskIdentity = Buffer.from(id).toString('utf8');
       for (const srv of this.tree.objects.get(1)?.instances.values() ?? []) {
         if (srv.get(0) !== ssid) continue;
         const lt = srv.get(1);
@@ -320,6 +322,9 @@ export class SimulatedDevice extends TypedEmitter<SimDeviceEvents> {
         if (req.accept === ContentFormat.LINK) return this.discover(path);
         if (req.observe === 0) return this.observe(req, [path], false);
         if (req.observe === 1) this.cancel(req.message.token);
+        // LwM2M Core 1.1 §5.2.7.2 Bootstrap-Read: Server (1) and Access Control (2) objects only;
+        // the Security object's keys never leave the device (4.01 Unauthorized).
+        if (this.bootstrapWaiter && path.objectId !== 1 && path.objectId !== 2) return { code: '4.01' };
         return this.read(path, req.accept);
       case 'FETCH': {
         const paths = this.requestedPaths(req);

@@ -9,7 +9,7 @@ import type { ResourceValue } from '../node/value';
 import { createObjectRegistry } from '../registry/builtin';
 import { ServerErrors } from '../server/errors';
 import type { ServerTransport } from '../server/transport';
-import { type BootstrapConfig, type BootstrapConfigStore, InMemoryBootstrapConfigStore, SECURITY_MODE_VALUE } from './config';
+import { type BootstrapConfig, type BootstrapConfigStore, type BootstrapServerAccount, InMemoryBootstrapConfigStore, SECURITY_MODE_VALUE } from './config';
 
 export interface BootstrapServerConfig {
   /** Deadline of each request of a bootstrap session (ms). */
@@ -24,8 +24,18 @@ export const DEFAULT_BOOTSTRAP_CONFIG: BootstrapServerConfig = { requestTimeoutM
 export interface BootstrapServerEvents extends Record<string, unknown> {
   bootstrapStarted: { endpoint: string; peer: PeerAddress };
   /** Each step of a session (for the CoAP/admin logs); values never included. */
-  bootstrapStep: { endpoint: string; step: string; path: string; code: string; /** Bootstrap-Discover answer. */ links?: string };
-  bootstrapFinished: { endpoint: string };
+  bootstrapStep: {
+    endpoint: string;
+    step: string;
+    path: string;
+    code: string;
+    /** Bootstrap-Discover answer. */
+    links?: string;
+    /** Bootstrap-Read answer (only /1 and /2, which hold no secrets). */
+    content?: ResourceValue[];
+  };
+  /** `reads`: the Bootstrap-Read results by path (those answered 2.05). */
+  bootstrapFinished: { endpoint: string; reads: Record<string, ResourceValue[]> };
   bootstrapFailed: { endpoint: string; step: string; error: string };
 }
 
@@ -40,7 +50,7 @@ export interface BootstrapServerOptions {
 }
 
 export interface BootstrapStep {
-  name: 'discover' | 'delete' | 'write' | 'finish';
+  name: 'discover' | 'read' | 'delete' | 'write' | 'finish';
   method: 'GET' | 'DELETE' | 'PUT' | 'POST';
   path: string;
   values?: ResourceValue[];
@@ -106,17 +116,23 @@ export class BootstrapServer extends TypedEmitter<BootstrapServerEvents> {
     // LwM2M Core §5.2.7.1 Bootstrap-Discover (1.1+): what the client has, for the logs;
     // a 1.0 client's error answer does not stop the session.
     if (cfg.discover !== false) steps.push({ name: 'discover', method: 'GET', path: '/' });
+    // LwM2M Core 1.1 §5.2.7.2 Bootstrap-Read: the Server object (1) and Access Control object (2) only.
+    for (const p of cfg.reads ?? []) {
+      if (!/^\/[12](\/[0-9]{1,5}){0,2}$/.test(p)) throw ServerErrors.invalidRequest(`Bootstrap-Read allows only /1 and /2, not ${p}`);
+      steps.push({ name: 'read', method: 'GET', path: p });
+    }
     for (const p of cfg.deletes ?? ['/0', '/1']) steps.push({ name: 'delete', method: 'DELETE', path: p });
     cfg.servers.forEach((s, i) => {
       const sec = s.securityInstanceId ?? i + 1;
       const srv = s.serverInstanceId ?? i + 1;
+      const [identity, serverKey, secret] = securityMaterial(s, i);
       const secVals: ResourceValue[] = [
         { path: `/0/${sec}/0`, value: s.uri, type: 'string' },
         { path: `/0/${sec}/1`, value: false, type: 'boolean' },
         { path: `/0/${sec}/2`, value: SECURITY_MODE_VALUE[s.securityMode], type: 'integer' },
-        { path: `/0/${sec}/3`, value: new TextEncoder().encode(s.pskIdentity ?? ''), type: 'opaque' },
-        { path: `/0/${sec}/4`, value: new Uint8Array(0), type: 'opaque' },
-        { path: `/0/${sec}/5`, value: s.pskKey ?? new Uint8Array(0), type: 'opaque' },
+        { path: `/0/${sec}/3`, value: identity, type: 'opaque' },
+        { path: `/0/${sec}/4`, value: serverKey, type: 'opaque' },
+        { path: `/0/${sec}/5`, value: secret, type: 'opaque' },
         { path: `/0/${sec}/10`, value: s.shortServerId, type: 'integer' },
       ];
       steps.push({ name: 'write', method: 'PUT', path: `/0/${sec}`, values: secVals });
@@ -140,12 +156,14 @@ export class BootstrapServer extends TypedEmitter<BootstrapServerEvents> {
     this.emit('bootstrapStarted', { endpoint, peer });
     const format = cfg.contentFormat ?? pct ?? ContentFormat.TLV;
     let current = 'start';
+    const reads: Record<string, ResourceValue[]> = {};
     try {
       for (const step of this.plan(cfg)) {
         current = `${step.name} ${step.path}`;
         const path = step.path === '/bs' ? ['bs'] : step.path === '/' ? [] : step.path.slice(1).split('/');
         const req: Parameters<ServerTransport['request']>[1] = { method: step.method, path, timeoutMs: this.config.requestTimeoutMs };
         if (step.name === 'discover') req.accept = ContentFormat.LINK;
+        if (step.name === 'read') req.accept = format;
         if (step.values) {
           const codec = this.codecs.get(format);
           if (!codec) throw ServerErrors.invalidRequest(`no codec for format ${format}`);
@@ -155,18 +173,46 @@ export class BootstrapServer extends TypedEmitter<BootstrapServerEvents> {
         const res = await t.request(peer, req);
         const ev: BootstrapServerEvents['bootstrapStep'] = { endpoint, step: step.name, path: step.path, code: res.code };
         if (step.name === 'discover' && res.code === '2.05') ev.links = new TextDecoder().decode(res.payload).slice(0, this.config.maxDiscoverLength);
+        if (step.name === 'read' && res.code === '2.05') {
+          const codec = this.codecs.get(res.contentFormat ?? ContentFormat.TEXT);
+          if (!codec) throw ServerErrors.invalidRequest(`no codec for format ${res.contentFormat}`);
+          ev.content = codec.decode(res.payload, { path: Lwm2mPath.parse(step.path), model: this.model });
+          reads[step.path] = ev.content;
+        }
         this.emit('bootstrapStep', ev);
         // LwM2M Core §6.1.7.5: a Delete of something absent is fine (4.04 tolerated).
-        const ok = res.code.startsWith('2.') || (step.name === 'delete' && res.code === '4.04') || step.name === 'discover';
+        // A refused Bootstrap-Read (1.0 client, 4.01/4.04) only leaves the result out.
+        const ok = res.code.startsWith('2.') || (step.name === 'delete' && res.code === '4.04') || step.name === 'discover' || step.name === 'read';
         if (!ok) throw ServerErrors.bootstrapFailed(`${current} answered ${res.code}`);
       }
-      this.emit('bootstrapFinished', { endpoint });
+      this.emit('bootstrapFinished', { endpoint, reads });
     } catch (e) {
       const msg = isM2MError(e) ? e.message : String((e as Error).message);
       this.log.warn({ endpoint, step: current, err: msg }, 'bootstrap failed');
       this.emit('bootstrapFailed', { endpoint, step: current, error: msg });
     } finally {
       this.sessions.delete(endpoint);
+    }
+  }
+}
+
+/**
+ * LwM2M Core 1.1 E.1 resources 3 (Public Key or Identity), 4 (Server Public Key), 5 (Secret Key)
+ * for the account's security mode. RPK and X.509 need all three (a bad config fails the plan,
+ * naming the field, never its value).
+ */
+function securityMaterial(s: BootstrapServerAccount, i: number): [Uint8Array, Uint8Array, Uint8Array] {
+  const empty = new Uint8Array(0);
+  switch (s.securityMode) {
+    case 'psk':
+      return [new TextEncoder().encode(s.pskIdentity ?? ''), empty, s.pskKey ?? empty];
+    case 'nosec':
+      return [empty, empty, empty];
+    case 'rpk':
+    case 'x509': {
+      const missing = (['publicKeyOrIdentity', 'serverPublicKey', 'secretKey'] as const).filter((k) => !s[k]?.length);
+      if (missing.length > 0) throw ServerErrors.invalidRequest(`servers[${i}] (${s.securityMode}) lacks ${missing.join(', ')}`);
+      return [s.publicKeyOrIdentity!, s.serverPublicKey!, s.secretKey!];
     }
   }
 }

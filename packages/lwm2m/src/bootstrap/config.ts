@@ -14,6 +14,15 @@ export interface BootstrapServerAccount {
   pskIdentity?: string;
   /** /0/x/5 Secret Key (the PSK). */
   pskKey?: Uint8Array;
+  /**
+   * LwM2M Core 1.1 E.1 resource 3 "Public Key or Identity" for `rpk` (the device's
+   * SubjectPublicKeyInfo DER) and `x509` (the device certificate DER). Opaque bytes.
+   */
+  publicKeyOrIdentity?: Uint8Array;
+  /** E.1 resource 4 "Server Public Key": the server's SPKI DER (`rpk`) or certificate DER (`x509`). */
+  serverPublicKey?: Uint8Array;
+  /** E.1 resource 5 "Secret Key" for `rpk` / `x509`: the device's private key (DER). Never logged. */
+  secretKey?: Uint8Array;
   /** /0/x/10 and /1/x/0. */
   shortServerId: number;
   /** /1/x/1 (s). */
@@ -36,6 +45,13 @@ export interface BootstrapConfig {
   servers: BootstrapServerAccount[];
   /** Content format of the writes; default: the client's `pct=`, else TLV. */
   contentFormat?: number;
+  /**
+   * Bootstrap-Read (LwM2M Core 1.1 §5.2.7.2 / §6.1.7.2) of these paths after Discover, before
+   * any Delete; only the Server object /1 and Access Control object /2 may be read (the client
+   * refuses the Security object). Default: none. The result is on the `bootstrapStep` event
+   * and `BootstrapSession.reads`.
+   */
+  reads?: string[];
 }
 
 export interface BootstrapConfigStore {

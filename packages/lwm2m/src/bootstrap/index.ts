@@ -1,2 +1,3 @@
 export * from './bootstrap-server';
 export * from './config';
+export * from './json';
