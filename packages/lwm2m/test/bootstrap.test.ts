@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { isM2MError } from '@m2mhub/core';
 import { CoapEndpoint, type IncomingRequest, type OutgoingResponse, UdpTransport } from '@m2mhub/coap';
-import { BootstrapServer, type BootstrapServerEvents, ContentFormat, createBootstrapEndpoint, defaultCodecs, Lwm2mPath } from '../src/index';
+import {
+  BootstrapServer,
+  type BootstrapServerEvents,
+  ContentFormat,
+  bootstrapConfigFromJson,
+  bootstrapConfigToJson,
+  createBootstrapEndpoint,
+  defaultCodecs,
+  Lwm2mPath,
+} from '../src/index';
 
 const udp = () => new UdpTransport({ address: '127.0.0.1', port: 0 });
 const CONFIG = {
@@ -80,6 +90,78 @@ describe('LwM2M bootstrap server', () => {
     } finally {
       await dev.ep.close();
       await bep.close();
+    }
+  });
+
+  it('LwM2M Core 1.1 E.1: RPK / X.509 accounts need resources 3, 4 and 5; the error names the missing fields, never a value', () => {
+    const bs = new BootstrapServer();
+    const secret = new Uint8Array([0xde, 0xad, 0xbe, 0xef]);
+    const base = { uri: 'coaps://h:5784', shortServerId: 1, lifetime: 60, binding: 'U' };
+    const plan = bs.plan({ endpoint: 'd', servers: [{ ...base, securityMode: 'x509', publicKeyOrIdentity: new Uint8Array([1]), serverPublicKey: new Uint8Array([2]), secretKey: secret }] });
+    const sec = plan.find((s) => s.path === '/0/1')!.values!;
+    assert.deepEqual(
+      sec.filter((v) => /\/[2-5]$/.test(v.path)).map((v) => v.value),
+      [2, new Uint8Array([1]), new Uint8Array([2]), secret],
+    );
+    assert.throws(
+      () => bs.plan({ endpoint: 'd', servers: [{ ...base, securityMode: 'rpk', secretKey: secret }] }),
+      (e: unknown) => isM2MError(e) && e.code === 'M2M_LWM2M_INVALID_REQUEST' && /publicKeyOrIdentity, serverPublicKey/.test(e.message) && !/dead|222/.test(e.message),
+    );
+  });
+
+  it('LwM2M Core 1.1 §5.2.7.2: Bootstrap-Read is planned after Discover only for /1 and /2; the Security object is refused', () => {
+    const bs = new BootstrapServer();
+    assert.deepEqual(
+      bs.plan({ ...CONFIG, reads: ['/1', '/2/0'] }).slice(0, 4).map((s) => `${s.name} ${s.path}`),
+      ['discover /', 'read /1', 'read /2/0', 'delete /0'],
+    );
+    for (const bad of ['/0', '/0/1/5', '/', '/3', '/1/x']) {
+      assert.throws(() => bs.plan({ ...CONFIG, reads: [bad] }), /Bootstrap-Read allows only/, bad);
+    }
+  });
+
+  it('LwM2M Core 1.1 §5.2.7.2: a device refusing Bootstrap-Read (4.01) does not stop the session; reads stays empty', async () => {
+    const bs = new BootstrapServer();
+    await bs.configs.put({ ...CONFIG, reads: ['/1'] });
+    const bep = createBootstrapEndpoint(bs, { transport: udp() });
+    await bep.start();
+    const dev = await device((req) => (req.method === 'GET' && req.path.length > 0 ? { code: '4.01' } : req.method === 'DELETE' ? { code: '2.02' } : { code: '2.04' }));
+    const finished = new Promise<BootstrapServerEvents['bootstrapFinished']>((r) => bs.on('bootstrapFinished', r));
+    try {
+      assert.equal((await dev.ep.request(bep.address(), { method: 'POST', path: ['bs'], query: ['ep=bs-dev'] })).code, '2.04');
+      assert.deepEqual((await finished).reads, {});
+      assert.deepEqual(dev.seen[1]?.path, ['1']);
+    } finally {
+      await dev.ep.close();
+      await bep.close();
+    }
+  });
+
+  it('stored JSON: key material round-trips as base64; bad fields get one-line errors naming the field, never the value', () => {
+    const cfg = { endpoint: 'j', reads: ['/1'], servers: [{ ...CONFIG.servers[0]!, securityMode: 'rpk' as const, publicKeyOrIdentity: new Uint8Array([1, 2]), serverPublicKey: new Uint8Array([3]), secretKey: new Uint8Array([255, 0, 7]) }] };
+    const json = JSON.parse(JSON.stringify(bootstrapConfigToJson(cfg)));
+    assert.equal(json.servers[0].secretKey, '/wAH');
+    assert.deepEqual(bootstrapConfigFromJson(json), cfg);
+    const bad = (patch: Record<string, unknown>) => ({ ...json, servers: [{ ...json.servers[0], ...patch }] });
+    assert.throws(() => bootstrapConfigFromJson(bad({ secretKey: 'not base64!' })), (e: Error) => /secretKey must be base64/.test(e.message) && !e.message.includes('not base64!'));
+    assert.throws(() => bootstrapConfigFromJson(bad({ secretKey: 'A'.repeat(100) }), { maxKeyBytes: 16, maxServers: 4 }), /at most 16 bytes/);
+    assert.throws(() => bootstrapConfigFromJson(bad({ securityMode: 'tls' })), /securityMode/);
+    assert.throws(() => bootstrapConfigFromJson(bad({ lifetime: '60' })), /lifetime/);
+    assert.throws(() => bootstrapConfigFromJson({ ...json, reads: '/1' }), /reads/);
+    // Fuzz: random JSON-ish input gives a typed error or a config, never another exception.
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const pick = (): unknown => [null, 1, 'x', [], {}, true, 'AAAA', -1, [json.servers[0]]][Math.floor(rnd() * 9)];
+    for (let i = 0; i < 500; i++) {
+      const input: Record<string, unknown> = { ...json, servers: [{ ...json.servers[0] }] };
+      const target = rnd() < 0.5 ? input : (input.servers as Record<string, unknown>[])[0]!;
+      const keys = Object.keys(target);
+      target[keys[Math.floor(rnd() * keys.length)]!] = pick();
+      try {
+        bootstrapConfigFromJson(input);
+      } catch (e) {
+        assert.ok(isM2MError(e), String(e));
+      }
     }
   });
 });
