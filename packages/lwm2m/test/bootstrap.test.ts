@@ -109,7 +109,7 @@ describe('LwM2M bootstrap server', () => {
     );
   });
 
-  it('LwM2M Core 1.1 §5.2.7.2: Bootstrap-Read is planned after Discover only for /1 and /2; the Security object is refused', () => {
+  it('LwM2M Core 1.1 Bootstrap Interface: Bootstrap-Read is planned after Discover only for /1 and /2; the Security object is refused', () => {
     const bs = new BootstrapServer();
     assert.deepEqual(
       bs.plan({ ...CONFIG, reads: ['/1', '/2/0'] }).slice(0, 4).map((s) => `${s.name} ${s.path}`),
@@ -120,7 +120,7 @@ describe('LwM2M bootstrap server', () => {
     }
   });
 
-  it('LwM2M Core 1.1 §5.2.7.2: a device refusing Bootstrap-Read (4.01) does not stop the session; reads stays empty', async () => {
+  it('LwM2M Core 1.1 Bootstrap Interface: a device refusing Bootstrap-Read (4.01) does not stop the session; reads stays empty', async () => {
     const bs = new BootstrapServer();
     await bs.configs.put({ ...CONFIG, reads: ['/1'] });
     const bep = createBootstrapEndpoint(bs, { transport: udp() });

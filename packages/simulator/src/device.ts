@@ -322,7 +322,7 @@ export class SimulatedDevice extends TypedEmitter<SimDeviceEvents> {
         if (req.accept === ContentFormat.LINK) return this.discover(path);
         if (req.observe === 0) return this.observe(req, [path], false);
         if (req.observe === 1) this.cancel(req.message.token);
-        // LwM2M Core 1.1 §5.2.7.2 Bootstrap-Read: Server (1) and Access Control (2) objects only;
+        // LwM2M Core 1.1 Bootstrap-Read: Server (1) and Access Control (2) objects only;
         // the Security object's keys never leave the device (4.01 Unauthorized).
         if (this.bootstrapWaiter && path.objectId !== 1 && path.objectId !== 2) return { code: '4.01' };
         return this.read(path, req.accept);
@@ -419,7 +419,7 @@ export class SimulatedDevice extends TypedEmitter<SimDeviceEvents> {
     return { code: '2.05', contentFormat: ContentFormat.LINK, payload: utf8(links.join(',')) };
   }
 
-  /** LwM2M Core §5.2.7.1 Bootstrap-Discover on "/": the enabler version, then objects and instances (with /0's ssid). */
+  /** LwM2M Core 1.1 Bootstrap-Discover on "/": the enabler version, then objects and instances (with /0's ssid). */
   private bootstrapDiscover(): OutgoingResponse {
     if (this.lwm2mVersion === '1.0') return { code: '4.05' };
     const links = [`</>;lwm2m=${this.lwm2mVersion}`];

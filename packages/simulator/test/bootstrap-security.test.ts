@@ -103,7 +103,7 @@ describe('bootstrap of RPK / X.509 accounts and Bootstrap-Read over UDP 127.0.0.
     assert.ok(!hasBytes(events, device.key));
   });
 
-  it('LwM2M Core 1.1 §5.2.7.2: Bootstrap-Read of /1 runs after Discover and before Delete; its content is on the step and finished events', async () => {
+  it('LwM2M Core 1.1 Bootstrap Interface: Bootstrap-Read of /1 runs after Discover and before Delete; its content is on the step and finished events', async () => {
     const { steps, done } = await bootstrapWith({
       endpoint: 'reader-1',
       reads: ['/1'],

@@ -92,7 +92,7 @@ describe('simulated devices: queue mode and bootstrap over UDP 127.0.0.1', () =>
       await dev.bootstrap(bep.address());
       await finished;
       assert.deepEqual(steps, ['discover / 2.05', 'delete /0 2.02', 'delete /1 2.02', 'write /0/1 2.04', 'write /1/1 2.04', 'finish /bs 2.04']);
-      // LwM2M Core §5.2.7.1: Bootstrap-Discover saw the enabler version and the bootstrap account.
+      // LwM2M Core 1.1 Bootstrap-Discover: saw the enabler version and the bootstrap account.
       assert.match(discovered, /^<\/>;lwm2m=1\.1,<\/0\/0>,<\/1\/0>;ssid=1,<\/3\/0>$/);
       // The bootstrap account survived Bootstrap-Delete; the new account is there.
       assert.equal(dev.tree.instance(0, 0)?.get(1), true);

@@ -113,10 +113,10 @@ export class BootstrapServer extends TypedEmitter<BootstrapServerEvents> {
   /** The steps of one session, in order (a data table, as Californium's handshake flights). */
   plan(cfg: BootstrapConfig): BootstrapStep[] {
     const steps: BootstrapStep[] = [];
-    // LwM2M Core §5.2.7.1 Bootstrap-Discover (1.1+): what the client has, for the logs;
+    // LwM2M Core 1.1, Bootstrap Interface, Bootstrap-Discover: what the client has, for the logs;
     // a 1.0 client's error answer does not stop the session.
     if (cfg.discover !== false) steps.push({ name: 'discover', method: 'GET', path: '/' });
-    // LwM2M Core 1.1 §5.2.7.2 Bootstrap-Read: the Server object (1) and Access Control object (2) only.
+    // LwM2M Core 1.1, Bootstrap Interface, Bootstrap-Read: the Server object (1) and Access Control object (2) only.
     for (const p of cfg.reads ?? []) {
       if (!/^\/[12](\/[0-9]{1,5}){0,2}$/.test(p)) throw ServerErrors.invalidRequest(`Bootstrap-Read allows only /1 and /2, not ${p}`);
       steps.push({ name: 'read', method: 'GET', path: p });

@@ -46,7 +46,7 @@ export interface BootstrapConfig {
   /** Content format of the writes; default: the client's `pct=`, else TLV. */
   contentFormat?: number;
   /**
-   * Bootstrap-Read (LwM2M Core 1.1 §5.2.7.2 / §6.1.7.2) of these paths after Discover, before
+   * Bootstrap-Read (LwM2M Core 1.1, Bootstrap Interface) of these paths after Discover, before
    * any Delete; only the Server object /1 and Access Control object /2 may be read (the client
    * refuses the Security object). Default: none. The result is on the `bootstrapStep` event
    * and `BootstrapSession.reads`.
