@@ -1,15 +1,7 @@
-/** One listener's state (the same shape as `@m2mhub/broker`'s ListenerStatus; structural). */
-export interface ListenerStatus {
-  name: string;
-  protocol: string;
-  transport: string;
-  bind: string;
-  port: number;
-  enabled: boolean;
-  up: boolean;
-  path?: string;
-  error?: string;
-}
+import type { ListenerStatus } from '@m2mhub/broker';
+
+/** One listener's state: the broker's shape, which gateways' listeners share. */
+export type { ListenerStatus };
 
 export interface HubStatus {
   version: string;
